@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The whole test suite, the one command CI runs:  bash tests/run.sh
+#
+#   bash tests/run.sh                  everything: lint, sanity, unit, molecule scenarios
+#   bash tests/run.sh lint unit        only some stages (lint sanity unit molecule)
+#   GPUFLEET_SCENARIOS="docker_default toolkit_default" bash tests/run.sh molecule
+#
+# On a fresh Debian/Ubuntu machine (root) it installs what it needs (tests/setup.sh), starts a Docker engine when
+# none runs, builds the test-host images and the fixture NVIDIA repository (cached), and prints which scenario ran
+# on which distribution and architecture, with its time.
+set -uo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+venv="${GPUFLEET_VENV:-$repo_root/.venv}"
+stages=("$@")
+((${#stages[@]})) || stages=(lint sanity unit molecule)
+
+# Every scenario, in the order that builds confidence: testbed first, then each role, then the whole recipe.
+# Each entry: scenario:distribution:architecture (what the summary reports).
+all_scenarios=(
+  testbed_smoke:debian12:amd64
+)
+for candidate in molecule/*/molecule.yml; do
+  name="$(basename "$(dirname "$candidate")")"
+  [[ " ${all_scenarios[*]} " == *" $name:"* ]] && continue
+  [[ "$name" == _* ]] && continue
+  platform="$(sed -n 's/^# platform: *//p' "$candidate" | head -1)"
+  all_scenarios+=("$name:${platform:-debian12:amd64}")
+done
+
+summary=()
+failed=0
+record() { # stage, result, seconds
+  summary+=("$(printf '%-34s %-6s %5ss' "$1" "$2" "$3")")
+  [[ "$2" == ok ]] || failed=1
+}
+timed() { # name, command...
+  local name="$1" started result
+  shift
+  started=$(date +%s)
+  echo "=== $name"
+  if "$@"; then result=ok; else result=FAILED; fi
+  record "$name" "$result" "$(($(date +%s) - started))"
+}
+
+bash tests/setup.sh || exit 1
+export PATH="$venv/bin:$PATH"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+
+stage_lint() {
+  timed "ruff" ruff check plugins tests
+  timed "ruff format" ruff format --check plugins tests
+  timed "yamllint" yamllint -s .
+  timed "ansible-lint (production)" ansible-lint --profile production --offline -q
+}
+
+stage_sanity() {
+  timed "ansible-test sanity" bash tests/sanity.sh
+}
+
+stage_unit() {
+  # pytest's exit code 5 (nothing collected) is a failure here: a suite that ran no test proves nothing.
+  timed "pytest unit" python -m pytest -q tests/unit
+}
+
+run_scenario() { # scenario
+  molecule test -s "$1"
+}
+
+stage_molecule() {
+  local testbed_args=(--arch amd64) entry scenario platform wanted
+  wanted="${GPUFLEET_SCENARIOS:-}"
+  for entry in "${all_scenarios[@]}"; do
+    [[ "$entry" == *:arm64* ]] && testbed_args+=(--arch arm64)
+  done
+  if ! env_file="$(python3 tests/testbed/testbed.py up "${testbed_args[@]}")"; then
+    record "testbed up" FAILED 0
+    return
+  fi
+  # shellcheck disable=SC1090
+  source "$env_file"
+  for entry in "${all_scenarios[@]}"; do
+    IFS=: read -r scenario platform arch <<<"$entry"
+    if [[ -n "$wanted" && " $wanted " != *" $scenario "* ]]; then continue; fi
+    timed "molecule $scenario [$platform $arch]" run_scenario "$scenario"
+  done
+}
+
+for stage in "${stages[@]}"; do
+  case "$stage" in
+    lint | sanity | unit | molecule) "stage_$stage" ;;
+    *) echo "unknown stage '$stage' (use: lint sanity unit molecule)" >&2 && exit 2 ;;
+  esac
+done
+
+echo
+echo "=== summary (GPU simulated: the testbed replays captured nvidia-smi output, no GPU is used)"
+printf '%s\n' "${summary[@]}"
+passed=0
+for line in "${summary[@]}"; do [[ "$line" == *" ok "* ]] && passed=$((passed + 1)); done
+echo "checks: $passed passed, $((${#summary[@]} - passed)) failed"
+exit "$failed"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the test suite and the local demo need on a fresh Debian/Ubuntu machine (root):
+# Debian packages for the testbed, and a Python virtual environment with the pinned tools in .venv.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${GPUFLEET_VENV:-$repo_root/.venv}"
+
+debian_packages=(
+  docker.io          # the engine that runs the test hosts
+  debootstrap        # builds the Debian test-host images without a registry
+  qemu-user-static   # arm64 test hosts under emulation
+  binfmt-support
+  apt-utils          # apt-ftparchive for the fixture NVIDIA repository
+  dpkg-dev
+  gnupg              # signs the fixture repository with a throwaway key
+  git
+  python3-venv
+)
+
+missing=()
+for package in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+requirements_hash="$(sha256sum "$repo_root/requirements/test.txt" "$repo_root/requirements/controller.txt" | sha256sum | cut -c1-16)"
+if [[ ! -x "$venv/bin/python" ]] || [[ "$(cat "$venv/.requirements-hash" 2>/dev/null)" != "$requirements_hash" ]]; then
+  echo "setup: creating the Python environment in $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$repo_root/requirements/test.txt"
+  echo "$requirements_hash" >"$venv/.requirements-hash"
+fi
+echo "setup: ready ($("$venv/bin/ansible" --version | head -1))"

@@ -1,0 +1,315 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpufleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The offline testbed: a Docker engine, Debian test-host images, the fixture NVIDIA repository.
+
+Nothing here reaches beyond Debian's mirror: images are built by debootstrap (amd64 natively, arm64 under
+qemu-user-static), NVIDIA's repository is replaced by a fixture repository signed by a throwaway key and served
+on 127.0.0.1, and the GPU is simulated (tests/testbed/gpu_sim). Every artefact is cached by a hash of its inputs.
+
+    testbed.py up [--arch amd64 --arch arm64]   engine + images + fixture repo + CUDA-like image; prints the env
+    testbed.py engine-start | engine-stop        start dockerd when none answers; stop only the one we started
+    testbed.py image --release bookworm --arch amd64
+    testbed.py down                              stop what `up` started (repository server, our dockerd)
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+CACHE_DIR = os.environ.get("GPUFLEET_TESTBED_CACHE", os.path.expanduser("~/.cache/gpufleet-testbed"))
+STATE_DIR = os.environ.get("GPUFLEET_TESTBED_STATE", "/run/gpufleet-testbed")
+DEBIAN_MIRROR = os.environ.get("GPUFLEET_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+REPO_PORT = int(os.environ.get("GPUFLEET_FIXTURE_REPO_PORT", "8765"))
+
+# Debian release codename -> version, for image tags and molecule platform names.
+RELEASES = {"bullseye": "11", "bookworm": "12", "trixie": "13"}
+# What a fresh cloud image of Debian has that Ansible and our roles rely on; nothing of what the roles install.
+BASE_PACKAGES = [
+    "python3",
+    "python3-apt",
+    "gnupg",
+    "ca-certificates",
+    "systemd",
+    "systemd-sysv",
+    "sudo",
+    "dbus",
+    "iproute2",
+    "openssh-server",
+    "procps",
+]
+IMAGE_REPO = "gpufleet-testbed/debian"
+# Bump when the way images are built changes, so caches built the old way are not reused.
+IMAGE_RECIPE_VERSION = "4"
+
+
+def log(message):
+    print("testbed: " + message, file=sys.stderr, flush=True)
+
+
+def run(argv, **kwargs):
+    log("$ " + " ".join(argv))
+    return subprocess.run(argv, check=True, **kwargs)
+
+
+def docker_answers():
+    probe = subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return probe.returncode == 0
+
+
+def engine_start(args=None):
+    """Start dockerd the way TESTBED.md measured to work here, unless an engine already answers."""
+    if docker_answers():
+        log("a Docker engine already answers; using it")
+        return
+    os.makedirs(STATE_DIR, exist_ok=True)
+    # No bridge and no iptables: this machine's network must not gain private address ranges.
+    logfile = open(os.path.join(STATE_DIR, "dockerd.log"), "ab")  # noqa: SIM115 (dockerd keeps it open)
+    proc = subprocess.Popen(
+        ["dockerd", "--bridge=none", "--iptables=false", "--ip6tables=false"],
+        stdout=logfile,
+        stderr=logfile,
+        start_new_session=True,
+    )
+    with open(os.path.join(STATE_DIR, "dockerd.pid"), "w") as handle:
+        handle.write(str(proc.pid))
+    for _second in range(60):
+        if docker_answers():
+            log("started dockerd (pid %d)" % proc.pid)
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(1)
+    raise SystemExit("testbed: dockerd did not come up; see %s/dockerd.log" % STATE_DIR)
+
+
+def engine_stop(args=None):
+    pidfile = os.path.join(STATE_DIR, "dockerd.pid")
+    if not os.path.exists(pidfile):
+        log("no dockerd started by the testbed; leaving the engine alone")
+        return
+    with open(pidfile) as handle:
+        pid = int(handle.read().strip())
+    try:
+        os.kill(pid, 15)
+        for _second in range(30):
+            os.kill(pid, 0)
+            time.sleep(1)
+    except ProcessLookupError:
+        pass
+    os.unlink(pidfile)
+    log("stopped the dockerd the testbed started (pid %d)" % pid)
+
+
+def ensure_foreign_arch(arch):
+    """Register qemu for arm64 binaries, as TESTBED.md measured (binfmt_misc + qemu-user-static)."""
+    if arch == host_dpkg_arch():
+        return
+    qemu = {"arm64": "qemu-aarch64", "amd64": "qemu-x86_64"}[arch]
+    if not os.path.exists("/proc/sys/fs/binfmt_misc/status"):
+        run(["mount", "-t", "binfmt_misc", "binfmt_misc", "/proc/sys/fs/binfmt_misc"])
+    if not os.path.exists("/proc/sys/fs/binfmt_misc/" + qemu):
+        run(["update-binfmts", "--enable", qemu])
+
+
+def host_dpkg_arch():
+    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def image_tag(release, arch):
+    return "%s:%s-%s" % (IMAGE_REPO, RELEASES[release], arch)
+
+
+def image_inputs_hash(release, arch):
+    digest = hashlib.sha256()
+    digest.update(json.dumps([IMAGE_RECIPE_VERSION, release, arch, BASE_PACKAGES, DEBIAN_MIRROR]).encode())
+    return digest.hexdigest()[:16]
+
+
+def image_label(tag):
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", '{{ index .Config.Labels "gpufleet.testbed.hash" }}', tag],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def build_rootfs_tarball(release, arch, tarball):
+    ensure_foreign_arch(arch)
+    rootfs = tempfile.mkdtemp(prefix="gpufleet-rootfs-", dir=CACHE_DIR)
+    try:
+        run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--arch=" + arch,
+                "--include=" + ",".join(BASE_PACKAGES),
+                release,
+                rootfs,
+                DEBIAN_MIRROR,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        customise_rootfs(rootfs, release)
+        partial = tarball + ".partial"
+        run(["tar", "-C", rootfs, "-c", "-f", partial, "."])
+        os.rename(partial, tarball)
+    finally:
+        shutil.rmtree(rootfs, ignore_errors=True)
+
+
+def customise_rootfs(rootfs, release):
+    """Make the rootfs behave like a fresh cloud host under systemd in a container."""
+    with open(os.path.join(rootfs, "etc/apt/sources.list"), "w") as handle:
+        handle.write("deb %s %s main\n" % (DEBIAN_MIRROR, release))
+        handle.write("deb %s %s-updates main\n" % (DEBIAN_MIRROR, release))
+    # Units that wait for hardware or consoles that a container does not have.
+    for unit in ("getty.target", "console-getty.service", "systemd-udevd.service", "systemd-remount-fs.service"):
+        link = os.path.join(rootfs, "etc/systemd/system", unit)
+        if not os.path.lexists(link):
+            os.symlink("/dev/null", link)
+    # sshd would listen on port 22 of the machine itself (test hosts share its network namespace): the fleet
+    # scenarios start it on a port of their own.
+    for wanted in ("multi-user.target.wants/ssh.service", "sshd.service"):
+        path = os.path.join(rootfs, "etc/systemd/system", wanted)
+        if os.path.lexists(path):
+            os.unlink(path)
+    # apt in a fresh image has no lists; docs and man pages only cost time in every test host.
+    with open(os.path.join(rootfs, "etc/dpkg/dpkg.cfg.d/01-gpufleet-testbed-nodoc"), "w") as handle:
+        handle.write("path-exclude /usr/share/doc/*\npath-exclude /usr/share/man/*\npath-exclude /usr/share/locale/*\n")
+    with open(os.path.join(rootfs, "etc/gpufleet-testbed"), "w") as handle:
+        handle.write("This is a gpufleet.containers test host built by tests/testbed/testbed.py (not a real server).\n")
+    open(os.path.join(rootfs, "etc/machine-id"), "w").close()
+
+
+def ensure_image(release, arch):
+    tag = image_tag(release, arch)
+    inputs = image_inputs_hash(release, arch)
+    if image_label(tag) == inputs:
+        log("image %s is current (inputs %s)" % (tag, inputs))
+        return tag
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    tarball = os.path.join(CACHE_DIR, "rootfs-%s-%s-%s.tar" % (release, arch, inputs))
+    if not os.path.exists(tarball):
+        started = time.time()
+        build_rootfs_tarball(release, arch, tarball)
+        log("debootstrap %s/%s took %.0f s" % (release, arch, time.time() - started))
+    with open(tarball, "rb") as handle:
+        run(
+            [
+                "docker",
+                "import",
+                "--platform",
+                "linux/" + arch,
+                "--change",
+                "LABEL gpufleet.testbed.hash=" + inputs,
+                "--change",
+                'CMD ["/lib/systemd/systemd"]',
+                "--change",
+                "ENV container=docker",
+                "-",
+                tag,
+            ],
+            stdin=handle,
+            stdout=subprocess.DEVNULL,
+        )
+    return tag
+
+
+def cmd_image(args):
+    print(ensure_image(args.release, args.arch))
+
+
+def fixture_repo_up():
+    """Build (cached) and serve the fixture NVIDIA repository; returns the env the scenarios need."""
+    out_dir = os.path.join(CACHE_DIR, "nvidia-repo")
+    run([sys.executable, os.path.join(HERE, "nvidia_repo", "build.py"), out_dir])
+    run(
+        [
+            sys.executable,
+            os.path.join(HERE, "nvidia_repo", "serve.py"),
+            "start",
+            "--dir",
+            out_dir,
+            "--port",
+            str(REPO_PORT),
+        ]
+    )
+    base_url = "http://127.0.0.1:%d" % REPO_PORT
+    with open(os.path.join(out_dir, "fingerprint.txt")) as handle:
+        fingerprints = dict(line.split("=", 1) for line in handle.read().split() if "=" in line)
+    return {
+        "GPUFLEET_FIXTURE_REPO_DIR": out_dir,
+        "GPUFLEET_FIXTURE_REPO_URL": base_url,
+        "GPUFLEET_FIXTURE_REPO_FINGERPRINT": fingerprints.get("good", ""),
+        "GPUFLEET_FIXTURE_WRONGKEY_FINGERPRINT": fingerprints.get("wrongkey", ""),
+    }
+
+
+def cuda_image_up(arch):
+    out_dir = os.path.join(CACHE_DIR, "cuda-image")
+    os.makedirs(out_dir, exist_ok=True)
+    result = run(
+        ["bash", os.path.join(HERE, "cuda_image", "build.sh"), arch, out_dir],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def cmd_up(args):
+    engine_start()
+    env = {"GPUFLEET_TESTBED_CACHE": CACHE_DIR}
+    for arch in args.arch:
+        env["GPUFLEET_IMAGE_%s" % arch.upper()] = ensure_image(args.release, arch)
+        env["GPUFLEET_CUDA_IMAGE_TARBALL_%s" % arch.upper()] = cuda_image_up(arch)
+    env.update(fixture_repo_up())
+    env_file = os.path.join(CACHE_DIR, "testbed.env")
+    with open(env_file, "w") as handle:
+        for key, value in sorted(env.items()):
+            handle.write("export %s=%s\n" % (key, value))
+    log("testbed is up; environment in %s" % env_file)
+    print(env_file)
+
+
+def cmd_down(args):
+    out_dir = os.path.join(CACHE_DIR, "nvidia-repo")
+    subprocess.run(
+        [sys.executable, os.path.join(HERE, "nvidia_repo", "serve.py"), "stop", "--dir", out_dir, "--port", "0"],
+        check=False,
+    )
+    engine_stop()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("engine-start").set_defaults(func=engine_start)
+    sub.add_parser("engine-stop").set_defaults(func=engine_stop)
+    image = sub.add_parser("image")
+    image.add_argument("--release", default="bookworm", choices=sorted(RELEASES))
+    image.add_argument("--arch", default="amd64", choices=["amd64", "arm64"])
+    image.set_defaults(func=cmd_image)
+    up = sub.add_parser("up")
+    up.add_argument("--release", default="bookworm", choices=sorted(RELEASES))
+    up.add_argument("--arch", action="append", choices=["amd64", "arm64"])
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down").set_defaults(func=cmd_down)
+    args = parser.parse_args(argv)
+    if getattr(args, "arch", None) is None and args.command == "up":
+        args.arch = ["amd64"]
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
