@@ -20,6 +20,10 @@ options:
     description: An architecture name in any of the spellings above.
     type: str
     required: true
+  strict:
+    description: When false, an unsupported name is returned unchanged instead of failing.
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -46,9 +50,13 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._architecture 
 
 def _wrap(function):
     def filter_function(value, *args, **kwargs):
+        # strict=false hands an unsupported name back unchanged: for reports about hosts that failed preflight.
+        strict = kwargs.pop("strict", True)
         try:
             return function(value, *args, **kwargs)
         except UnsupportedArchitecture as error:
+            if not strict:
+                return value
             raise AnsibleFilterError(str(error)) from error
 
     return filter_function

@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpufleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.gpufleet.containers.plugins.module_utils._fleet_report import (
+    build_report,
+    render_json,
+    render_markdown,
+)
+
+PASSING_A100 = {
+    "host": "gpu-a1",
+    "verdict": "pass",
+    "architecture": "amd64",
+    "distribution": "Debian 12",
+    "docker_version": "20.10.24",
+    "toolkit_version": "1.17.8-1",
+    "expected": {"model": "A100", "count": 8},
+    "found": {
+        "gpu_count": 8,
+        "models": ["NVIDIA A100-SXM4-80GB"] * 8,
+        "memory_total_mib": [81920] * 8,
+        "driver_version": "535.129.03",
+        "cuda_version": "12.2",
+    },
+    "simulated_gpu": True,
+}
+WRONG_MODEL = {
+    "host": "gpu-b2",
+    "verdict": "fail",
+    "architecture": "arm64",
+    "distribution": "Debian 12",
+    "reason": "expected model H100, found NVIDIA A100-SXM4-80GB",
+    "hint": "check the host's group: it is listed as an H100 node",
+    "error_kind": None,
+}
+
+
+def test_failed_hosts_come_first_and_missing_hosts_are_not_dropped():
+    report = build_report({"gpu-a1": PASSING_A100, "gpu-b2": WRONG_MODEL}, hosts=["gpu-a1", "gpu-b2", "gpu-c3"])
+    assert [row["host"] for row in report["hosts"]] == ["gpu-b2", "gpu-c3", "gpu-a1"]
+    missing = report["hosts"][1]
+    assert missing["verdict"] == "fail" and "unreachable" in missing["reason"]
+    assert report["totals"]["by_verdict"] == {"fail": 2, "pass": 1}
+    assert report["totals"]["by_architecture_and_verdict"] == {
+        "amd64": {"pass": 1, "fail": 0},
+        "arm64": {"pass": 0, "fail": 1},
+        "unknown": {"pass": 0, "fail": 1},
+    }
+
+
+def test_markdown_names_reason_fix_gpus_and_says_the_gpu_was_simulated():
+    text = render_markdown(build_report({"gpu-a1": PASSING_A100, "gpu-b2": WRONG_MODEL}))
+    assert "2 host(s): 1 pass, 1 fail." in text
+    assert "expected model H100, found NVIDIA A100-SXM4-80GB Fix: check the host's group" in text
+    assert "| gpu-a1 | PASS | amd64 | Debian 12 | 20.10.24 | 1.17.8-1 | 8 x NVIDIA A100-SXM4-80GB (81920 MiB) |" in text
+    assert "Simulated GPU (testbed replay of captured nvidia-smi output): gpu-a1." in text
+    # the failing host's row comes before the passing one
+    assert text.index("| gpu-b2 |") < text.index("| gpu-a1 |")
+
+
+def test_json_is_stable_so_an_unchanged_fleet_rewrites_nothing():
+    verdicts = {"gpu-a1": PASSING_A100, "gpu-b2": WRONG_MODEL}
+    first = render_json(build_report(verdicts, ["gpu-b2", "gpu-a1"]))
+    second = render_json(build_report(dict(reversed(list(verdicts.items()))), ["gpu-a1", "gpu-b2"]))
+    assert first == second
+    assert json.loads(first)["totals"]["hosts"] == 2
+
+
+def test_pipes_in_reasons_do_not_break_the_table():
+    verdict = dict(WRONG_MODEL, reason="daemon.json | line 3")
+    row = [line for line in render_markdown(build_report({"gpu-b2": verdict})).splitlines() if "gpu-b2" in line][0]
+    assert "daemon.json \\| line 3" in row
+    assert row.count(" | ") == 10
