@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpufleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Name what went wrong when nvidia-smi (alone or inside ``docker run``) did not print GPUs.
+
+Each error gets one ``error_kind`` from a fixed set and a hint naming the fix, so a fleet report can group hosts by
+cause: no driver on the host, a container runtime that is not wired up, or an image that cannot run here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+ERROR_KINDS = (
+    "nvidia_smi_missing", "driver_unreachable", "nvml_mismatch", "nvml_unknown", "nvml_library_missing",
+    "no_devices", "no_gpu_runtime", "unknown_runtime", "cuda_requirement", "image_unavailable",
+    "image_arch_mismatch", "parse_error",
+)  # fmt: skip
+
+HINTS = {
+    "nvidia_smi_missing": "nvidia-smi is not there to run: install the NVIDIA driver utilities on the host; inside a "
+    "container it is mounted by the NVIDIA Container Toolkit, so run with --gpus and a toolkit-configured runtime.",
+    "driver_unreachable": "The NVIDIA kernel driver is not loaded or not installed. Install or load the driver "
+    "(outside this collection's scope), then run the check again.",
+    "nvml_mismatch": "The driver was upgraded without a reboot: the loaded kernel module and the user-space "
+    "library differ. Reboot the host (or reload the nvidia modules), then recreate the containers.",
+    "nvml_unknown": "NVML could not start. Inside a container this usually follows 'systemctl daemon-reload' with "
+    "the systemd cgroup driver (NVIDIA/nvidia-container-toolkit#48): recreate the container, or use the cgroupfs "
+    "driver or CDI. On a host it means no usable GPU device nodes.",
+    "nvml_library_missing": "libnvidia-ml.so.1 was not found: the host has no NVIDIA driver user-space libraries, or "
+    "Docker is the snap/Desktop build that cannot see them. Install the driver; use the distribution's Docker.",
+    "no_devices": "The driver is loaded but sees no GPU. Check the hardware, PCI passthrough and BIOS settings "
+    "(e.g. Above 4G Decoding), and the kernel log for NVRM errors.",
+    "no_gpu_runtime": "Docker cannot hand GPUs to containers: the NVIDIA Container Toolkit is missing, or dockerd "
+    "was not restarted after installing it. Install the toolkit, then restart docker (a reload is not enough).",
+    "unknown_runtime": "The nvidia runtime is not registered with dockerd. Register it in /etc/docker/daemon.json "
+    "(nvidia-ctk runtime configure --runtime=docker) and restart or reload docker.",
+    "cuda_requirement": "The image needs a newer CUDA than the host driver supports. Use an image built for an "
+    "older CUDA, or upgrade the driver.",
+    "image_unavailable": "The image could not be found or pulled. Use a full, existing nvidia/cuda tag (short tags "
+    "and 'latest' are gone), check the registry and proxy, or load the image from a tarball.",
+    "image_arch_mismatch": "The image has no variant for this host's architecture. Use a multi-arch tag (nvidia/cuda "
+    "tags cover linux/amd64 and linux/arm64).",
+    "parse_error": "The output is not a complete nvidia-smi output of the expected form; check the command and "
+    "that the output was captured whole.",
+}
+
+# First match wins: docker's wrapper messages come before the nvidia-smi messages they may quote.
+PATTERNS = (
+    ("cuda_requirement", r"requirement error: unsatisfied condition"),
+    ("nvml_library_missing", r"load library failed: libnvidia-ml\.so|couldn't find libnvidia-ml\.so"),
+    ("no_gpu_runtime", r"could not select device driver .* with capabilities: \[\[gpu\]\]"),
+    ("unknown_runtime", r"unknown or invalid runtime name|Unknown runtime specified"),
+    ("image_arch_mismatch", r"exec format error|image's platform \(.*\) does not match the detected host platform"),
+    ("image_unavailable", r"pull access denied|manifest unknown|manifest for \S+ not found|repository does not exist"
+                          r"|Error response from daemon: .*not found: manifest"),
+    ("nvidia_smi_missing", r"\"?nvidia-smi\"?: executable file not found|nvidia-smi: (command )?not found"
+                           r"|exec: \"?\S*nvidia-smi\"?: stat .*no such file"),
+    ("driver_unreachable", r"couldn.t communicate with the NVIDIA driver"),
+    ("nvml_mismatch", r"Driver/library version mismatch"),
+    ("nvml_unknown", r"Failed to initialize NVML: Unknown Error"),
+    ("no_devices", r"No devices were found|No supported GPUs were found"),
+)  # fmt: skip
+IMAGE_NOT_FOUND_LOCALLY = re.compile(r"Unable to find image '[^']+' locally")
+DAEMON_ERROR = re.compile(r"Error response from daemon")
+
+
+def describe(kind, line):
+    return {"error_kind": kind, "hint": HINTS[kind], "message": line}
+
+
+def classify(*texts):
+    """Return {error_kind, hint, message} for the first known failure in the given outputs, else None.
+
+    ``message`` is the line that gave the error away, for the module's failure message.
+    """
+    lines = [line.strip() for text in texts if text for line in text.splitlines() if line.strip()]
+    for kind, pattern in PATTERNS:
+        regex = re.compile(pattern, re.IGNORECASE)
+        for line in lines:
+            if regex.search(line):
+                return describe(kind, line)
+    # "Unable to find image" alone precedes every successful first pull; it is an error only when docker gives up.
+    if any(DAEMON_ERROR.search(line) for line in lines):
+        for line in lines:
+            if IMAGE_NOT_FOUND_LOCALLY.search(line):
+                return describe("image_unavailable", line)
+    return None
+
+
+def missing_executable(path_or_name):
+    return describe("nvidia_smi_missing", "%s: executable not found on this host" % path_or_name)
+
+
+def parse_failure(error):
+    return describe("parse_error", str(error))

@@ -1,0 +1,360 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpufleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: nvidia_smi
+short_description: Read a host's NVIDIA GPUs through nvidia-smi and check them against what it should have
+version_added: 0.1.0
+description:
+  - Gets nvidia-smi output in one of three ways. With O(output), it parses text captured elsewhere. With
+    O(container_image), it runs C(docker run --rm --gpus GPUS [--runtime RUNTIME] IMAGE nvidia-smi -q -x), which
+    proves the whole container path (Docker, the NVIDIA Container Toolkit, the driver). Otherwise it runs
+    C(nvidia-smi -q -x) on the host.
+  - When it runs nvidia-smi itself it asks for XML, which has every field (CUDA version, MIG devices) and never cuts
+    names short.
+  - Parses every form nvidia-smi prints (see O(format)), that is the default table across driver generations (names cut short
+    like C(NVIDIA A100 80G...) are flagged in RV(gpus[].name_truncated)), CSV from C(--query-gpu) with or without a
+    header, C(-q) text, C(-q -x) XML, and C(-L) lists with MIG devices.
+  - Names known failures with a fixed RV(error_kind) and a RV(hint) at the fix, telling "no GPU driver on this host"
+    from "the container runtime is not wired up" from "the image cannot run here".
+  - Compares the result with O(expect) and reports B(every) mismatch, expected against found.
+  - Reads only; it changes nothing on the host, so C(changed) is always false.
+author: gpufleet maintainers
+options:
+  output:
+    description:
+      - nvidia-smi output captured elsewhere, to parse instead of running anything.
+      - Error text (for example C(No devices were found)) is classified like the output of a run.
+    type: str
+  format:
+    description:
+      - Form of O(output). V(auto) tells the forms apart by their first lines.
+      - V(query) is C(nvidia-smi -q) text, V(xml) is C(nvidia-smi -q -x), V(list) is C(nvidia-smi -L).
+      - Ignored when the module runs nvidia-smi itself (it then asks for XML).
+    type: str
+    choices: [auto, table, csv, xml, query, list]
+    default: auto
+  fields:
+    description:
+      - Column names of CSV output printed with C(--format=csv,noheader), in C(--query-gpu) order,
+        for example V([index, name, memory.total, driver_version]).
+    type: list
+    elements: str
+  container_image:
+    description:
+      - Run nvidia-smi in this image. Use a full C(nvidia/cuda) tag (short tags and C(latest) no longer exist);
+        C(nvidia/cuda) tags are multi-arch, so the same tag works on amd64 and arm64 hosts.
+    type: str
+  gpus:
+    description: Value of C(docker run --gpus) when O(container_image) is set.
+    type: str
+    default: all
+  runtime:
+    description: Value of C(docker run --runtime), for example V(nvidia); left out when not set.
+    type: str
+  docker_bin:
+    description: Docker CLI to run with O(container_image).
+    type: str
+    default: docker
+  nvidia_smi_bin:
+    description: nvidia-smi to run on the host when neither O(output) nor O(container_image) is set.
+    type: str
+    default: nvidia-smi
+  timeout:
+    description:
+      - Seconds before the command is stopped (through coreutils C(timeout)), for example to bound an image pull.
+      - Stopping the docker CLI does not stop a container that already started.
+    type: int
+  expect:
+    description: What the host should have. Every mismatch is reported, not only the first.
+    type: dict
+    suboptions:
+      model:
+        description:
+          - Case-insensitive substring every GPU name must contain (V(A100) matches C(NVIDIA A100-SXM4-80GB)).
+          - Prefix with C(re:) for a case-insensitive regular expression, for example V(re:A100.*80GB).
+        type: str
+      count:
+        description: Exact number of GPUs.
+        type: int
+      min_memory_mib:
+        description: Least memory each GPU must have, in MiB (an 80GB A100 shows 81920, an H100 80GB 81559).
+        type: int
+      min_driver_version:
+        description: Oldest acceptable driver, compared number by number (V(535.104.05)).
+        type: str
+      min_cuda_version:
+        description: Oldest acceptable CUDA version the driver supports (V(12.2)).
+        type: str
+      mig:
+        description: MIG mode every GPU must be in.
+        type: str
+        choices: [enabled, disabled]
+  fail_on_mismatch:
+    description:
+      - Fail when nvidia-smi fails or a mismatch is found.
+      - When false, return RV(ok=false) with RV(mismatches), RV(error_kind) and RV(hint) instead, so a play can
+        write a verdict for the host and go on.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: nvidia-smi only reads, so it runs in check mode too and the result is the same.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - nvidia-smi prints its own errors on stdout; docker prints daemon errors on stderr. Both are classified.
+  - Commands run as argument lists with C(LC_ALL=C).
+seealso:
+  - name: nvidia-smi documentation
+    description: Fields of C(--query-gpu) and the XML log.
+    link: https://docs.nvidia.com/deploy/nvidia-smi/index.html
+"""
+
+EXAMPLES = r"""
+- name: Prove the container path and the GPUs of an 8 x A100 80GB node
+  gpufleet.containers.nvidia_smi:
+    container_image: nvidia/cuda:12.4.1-base-ubuntu22.04
+    runtime: nvidia
+    expect:
+      model: A100
+      count: 8
+      min_memory_mib: 81920
+      min_driver_version: "535.104.05"
+
+- name: Check the host's driver directly, and keep going on failure so a verdict can be written
+  gpufleet.containers.nvidia_smi:
+    expect:
+      model: "re:H100.*HBM3"
+      mig: disabled
+    fail_on_mismatch: false
+  register: gpu_check
+
+- name: Parse a table someone pasted into a ticket
+  gpufleet.containers.nvidia_smi:
+    output: "{{ lookup('ansible.builtin.file', 'captured/nvidia-smi.txt') }}"
+  delegate_to: localhost
+
+- name: Parse headerless CSV
+  gpufleet.containers.nvidia_smi:
+    output: "{{ csv_text }}"
+    format: csv
+    fields: [index, name, memory.total, driver_version]
+"""
+
+RETURN = r"""
+ok:
+  description: True when nvidia-smi answered, its output parsed and every expectation held.
+  returned: always
+  type: bool
+gpu_count:
+  description: Number of GPUs listed.
+  returned: always
+  type: int
+  sample: 8
+driver_version:
+  description: Driver version, or null where the output does not show it (C(-L), CSV without that field).
+  returned: always
+  type: str
+  sample: "535.161.08"
+cuda_version:
+  description: Highest CUDA version the driver supports, or null where the output does not show it.
+  returned: always
+  type: str
+  sample: "12.2"
+gpus:
+  description:
+    - One entry per GPU with C(index), C(name), C(name_truncated), C(uuid), C(bus_id), C(memory_total_mib),
+      C(memory_used_mib), C(mig_mode) (enabled/disabled), C(persistence_mode) (enabled/disabled), C(temperature_c),
+      C(power_draw_w), C(power_limit_w), C(utilization_gpu_pct); null where the output does not show the field.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{index: 0, name: NVIDIA A100-SXM4-80GB, name_truncated: false,
+            uuid: GPU-513536b6-7d19-9063-b049-1e69664bb298, bus_id: "00000000:01:00.0", memory_total_mib: 81920,
+            memory_used_mib: 50, mig_mode: disabled,
+            persistence_mode: enabled, temperature_c: 27, power_draw_w: 67.03, power_limit_w: 500.0,
+            utilization_gpu_pct: null}]
+mig_devices:
+  description: MIG devices with C(gpu_index), C(gpu_instance_id), C(compute_instance_id), C(index), C(profile),
+    C(uuid), C(memory_used_mib), C(memory_total_mib) (null where the form does not show them).
+  returned: always
+  type: list
+  elements: dict
+processes:
+  description: Processes from the table's processes section (C(gpu_index), C(pid), C(type), C(name),
+    C(memory_used_mib)); empty for the other forms.
+  returned: always
+  type: list
+  elements: dict
+source_format:
+  description: Form that was parsed (table, csv, xml, query, list), or null when nothing was parsed.
+  returned: always
+  type: str
+  sample: xml
+mismatches:
+  description: Every expectation that did not hold, each with C(field), C(expected), C(found) and C(message).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{field: model, expected: H100, found: NVIDIA A100-SXM4-80GB x 8,
+            message: "expected model 'H100' on every GPU, found NVIDIA A100-SXM4-80GB x 8"}]
+error_kind:
+  description:
+    - Why nvidia-smi gave no GPUs, one of nvidia_smi_missing, driver_unreachable, nvml_mismatch, nvml_unknown,
+      nvml_library_missing, no_devices, no_gpu_runtime, unknown_runtime, cuda_requirement, image_unavailable,
+      image_arch_mismatch, parse_error; null when it answered or the failure is not a known one.
+  returned: always
+  type: str
+  sample: no_gpu_runtime
+hint:
+  description: The fix for RV(error_kind), or null.
+  returned: always
+  type: str
+cmd:
+  description: The command that ran, as an argument list.
+  returned: when a command ran
+  type: list
+  elements: str
+  sample: [docker, run, --rm, --gpus, all, nvidia/cuda:12.4.1-base-ubuntu22.04, nvidia-smi, -q, -x]
+rc:
+  description: Exit status of the command (nvidia-smi exits 6 for no devices, 9 when the driver is unreachable).
+  returned: when a command ran
+  type: int
+stdout:
+  description: Standard output of the command.
+  returned: when a command ran
+  type: str
+stderr:
+  description: Standard error of the command.
+  returned: when a command ran
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_expectations import check
+from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_errors import (
+    classify,
+    missing_executable,
+    parse_failure,
+)
+from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_parse import (
+    ParseError,
+    empty_result,
+    parse,
+)
+
+EXPECT_SPEC = dict(
+    model=dict(type="str"),
+    count=dict(type="int"),
+    min_memory_mib=dict(type="int"),
+    min_driver_version=dict(type="str"),
+    min_cuda_version=dict(type="str"),
+    mig=dict(type="str", choices=["enabled", "disabled"]),
+)
+ARGUMENT_SPEC = dict(
+    output=dict(type="str"),
+    format=dict(type="str", default="auto", choices=["auto", "table", "csv", "xml", "query", "list"]),
+    fields=dict(type="list", elements="str"),
+    container_image=dict(type="str"),
+    gpus=dict(type="str", default="all"),
+    runtime=dict(type="str"),
+    docker_bin=dict(type="str", default="docker"),
+    nvidia_smi_bin=dict(type="str", default="nvidia-smi"),
+    timeout=dict(type="int"),
+    expect=dict(type="dict", options=EXPECT_SPEC),
+    fail_on_mismatch=dict(type="bool", default=True),
+)
+XML_QUERY = ["nvidia-smi", "-q", "-x"]
+
+
+def build_command(params):
+    """The argv to run: nvidia-smi -q -x in the container image, or on the host."""
+    if params["container_image"]:
+        argv = [params["docker_bin"], "run", "--rm", "--gpus", params["gpus"]]
+        if params["runtime"]:
+            argv += ["--runtime", params["runtime"]]
+        return argv + [params["container_image"]] + XML_QUERY
+    return [params["nvidia_smi_bin"]] + XML_QUERY[1:]
+
+
+def run_nvidia_smi(module, result):
+    """Run the command; return its stdout, or None after recording the failure in result."""
+    params = module.params
+    argv = build_command(params)
+    executable = module.get_bin_path(argv[0])
+    if executable is None:
+        if params["container_image"]:
+            module.fail_json(msg="%s not found on this host: install Docker first" % argv[0], **result)
+        result.update(missing_executable(argv[0]))
+        return None
+    argv[0] = executable
+    if params["timeout"]:
+        timeout_bin = module.get_bin_path("timeout", required=True)
+        argv = [timeout_bin, "--kill-after=5", str(params["timeout"])] + argv
+    rc, stdout, stderr = module.run_command(argv, environ_update={"LC_ALL": "C", "LANG": "C"})
+    result.update(cmd=argv, rc=rc, stdout=stdout, stderr=stderr)
+    if rc == 0:
+        return stdout
+    known = classify(stdout, stderr)
+    if known:
+        result.update(known)
+    elif params["timeout"] and rc in (124, 137):
+        result["message"] = "%s did not finish within %d seconds" % (argv[3], params["timeout"])
+    else:
+        result["message"] = "%s exited with %d" % (" ".join(argv), rc)
+    return None
+
+
+def parse_into(result, text, params):
+    known = classify(text)
+    if known:
+        result.update(known)
+        return
+    try:
+        result.update(parse(text, params["format"] if params["output"] is not None else "xml", params["fields"]))
+    except ParseError as error:
+        result.update(parse_failure(error))
+
+
+def run_module(module):
+    params = module.params
+    result = dict(empty_result(None), ok=False, changed=False, mismatches=[], error_kind=None, hint=None, message=None)
+    text = params["output"] if params["output"] is not None else run_nvidia_smi(module, result)
+    if text is not None:
+        parse_into(result, text, params)
+    if result["error_kind"] is None and result["source_format"] is not None:
+        try:
+            result["mismatches"] = check(result, params["expect"])
+        except ValueError as error:
+            module.fail_json(msg="Invalid expect: %s" % error, **result)
+        result["ok"] = not result["mismatches"]
+    message = result.pop("message")
+    if result["ok"]:
+        module.exit_json(**result)
+    if result["error_kind"]:
+        message = "nvidia-smi gave no GPUs (%s): %s. Fix: %s" % (result["error_kind"], message, result["hint"])
+    elif result["mismatches"]:
+        message = "GPUs differ from what was expected: " + "; ".join(item["message"] for item in result["mismatches"])
+    if params["fail_on_mismatch"]:
+        module.fail_json(msg=message, **result)
+    module.exit_json(msg=message, **result)
+
+
+def main():
+    run_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True))
+
+
+if __name__ == "__main__":
+    main()

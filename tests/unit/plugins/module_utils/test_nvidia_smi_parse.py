@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpufleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import pytest
+from nvidia_smi_corpus import CASES, OUTPUT_CASES, case_id, output_of
+
+from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_parse import (
+    ParseError,
+    detect_format,
+    parse,
+)
+
+
+def test_corpus_has_every_form_and_error():
+    forms = {meta["format"] for _, meta, _ in CASES}
+    assert forms >= {"table", "csv", "xml", "list", "error"}
+    assert all(meta["source"] for _, meta, _ in CASES)
+
+
+@pytest.mark.parametrize("case", OUTPUT_CASES, ids=case_id)
+def test_corpus_output_parses_to_what_its_meta_expects(case):
+    _, meta, output = case
+    expected = meta["expected"]
+    result = parse(output)
+    assert result["source_format"] == meta["format"]
+    assert result["gpu_count"] == expected["gpu_count"]
+    assert result["driver_version"] == expected["driver_version"]
+    assert result["cuda_version"] == expected["cuda_version"]
+    assert [gpu["name"] for gpu in result["gpus"]] == expected["models"]
+    assert any(gpu["name_truncated"] for gpu in result["gpus"]) == expected["name_truncated"]
+    assert len(result["mig_devices"]) == expected["mig_devices"]
+    if "mig" in expected:
+        assert {gpu["mig_mode"] for gpu in result["gpus"]} == {expected["mig"]}
+    if "memory_total_mib" in expected:
+        assert {gpu["memory_total_mib"] for gpu in result["gpus"]} == {expected["memory_total_mib"]}
+
+
+@pytest.mark.parametrize("case", OUTPUT_CASES, ids=case_id)
+def test_corpus_output_parses_the_same_when_the_format_is_named(case):
+    _, meta, output = case
+    assert parse(output, meta["format"]) == parse(output)
+
+
+def test_table_reads_every_column_of_a_gpu_row():
+    gpu = parse(output_of("a100_80gb_x8_table_595"))["gpus"][1]
+    assert gpu == {
+        "index": 1, "name": "NVIDIA A100-SXM4-80GB", "name_truncated": False, "uuid": None,
+        "bus_id": "00000000:2A:00.0", "memory_total_mib": 81920, "memory_used_mib": 16663, "mig_mode": "disabled",
+        "persistence_mode": "enabled", "temperature_c": 43, "power_draw_w": 238, "power_limit_w": 400,
+        "utilization_gpu_pct": 82,
+    }  # fmt: skip
+
+
+def test_table_reads_processes_and_mig_devices():
+    processes = parse(output_of("a100_80gb_x8_table_595"))["processes"]
+    assert [(item["gpu_index"], item["pid"], item["memory_used_mib"]) for item in processes][:2] == [
+        (0, 2010386, 72288), (1, 1985992, 16654)]  # fmt: skip
+    mig = parse(output_of("a100_40gb_mig_table_535"))["mig_devices"]
+    assert mig == [{"gpu_index": 0, "gpu_instance_id": 5, "compute_instance_id": 0, "index": 0, "profile": None,
+                    "uuid": None, "memory_used_mib": 25, "memory_total_mib": 9856}]  # fmt: skip
+
+
+def test_truncated_name_is_flagged_not_guessed():
+    gpu = parse(output_of("a100_80gb_pcie_mig_table_515_truncated"))["gpus"][0]
+    assert (gpu["name"], gpu["name_truncated"], gpu["mig_mode"]) == ("NVIDIA A100 80G...", True, "enabled")
+
+
+def test_list_attaches_mig_devices_to_their_gpu():
+    result = parse(output_of("a100_80gb_pcie_mig_list_515"))
+    assert [(d["gpu_index"], d["profile"], d["index"]) for d in result["mig_devices"]] == [
+        (0, "3g.40gb", 0), (0, "2g.20gb", 1), (0, "1g.10gb", 2)]  # fmt: skip
+    assert result["gpus"][0]["uuid"] == "GPU-9f0cc172-1db7-8b47-7302-fa9b2ade0c7b"
+
+
+def test_xml_reads_uuid_power_and_mig_devices():
+    result = parse(output_of("a100_80gb_mig_xml_535"))
+    gpu = result["gpus"][0]
+    assert (gpu["uuid"], gpu["power_draw_w"], gpu["power_limit_w"]) == (
+        "GPU-513536b6-7d19-9063-b049-1e69664bb298", 67.03, 500.0)  # fmt: skip
+    assert [d["gpu_instance_id"] for d in result["mig_devices"]] == [3, 4, 5, 6]
+
+
+CSV_NOUNITS = "0, NVIDIA A100-SXM4-80GB, 81920, 535.104.05\n1, NVIDIA A100-SXM4-80GB, 81920, 535.104.05\n"
+
+
+def test_headerless_csv_uses_the_given_fields():
+    result = parse(CSV_NOUNITS, "csv", fields=["index", "name", "memory.total", "driver_version"])
+    assert (result["gpu_count"], result["driver_version"]) == (2, "535.104.05")
+    assert [gpu["memory_total_mib"] for gpu in result["gpus"]] == [81920, 81920]
+
+
+def test_headerless_csv_without_fields_says_what_is_missing():
+    with pytest.raises(ParseError, match="needs option fields.*NVIDIA A100"):
+        parse(CSV_NOUNITS, "csv")
+
+
+def test_csv_header_with_units_and_not_supported_values():
+    text = "index, name, power.draw [W], mig.mode.current\n0, Tesla T4, 27.84 W, [N/A]\n"
+    gpu = parse(text)["gpus"][0]
+    assert (gpu["name"], gpu["power_draw_w"], gpu["mig_mode"]) == ("Tesla T4", 27.84, None)
+
+
+QUERY = """
+==============NVSMI LOG==============
+
+Timestamp                                 : Thu Nov 14 07:00:14 2024
+Driver Version                            : 565.57.01
+CUDA Version                              : 12.7
+
+Attached GPUs                             : 1
+GPU 00000000:18:00.0
+    Product Name                          : NVIDIA H100 80GB HBM3
+    Persistence Mode                      : Enabled
+    MIG Mode
+        Current                           : Disabled
+        Pending                           : Disabled
+    GPU UUID                              : GPU-b42dd28e-ffdd-8720-1df0-98bd8cdc05b1
+    PCI
+        Bus                               : 0x18
+        Bus Id                            : 00000000:18:00.0
+    FB Memory Usage
+        Total                             : 81559 MiB
+        Reserved                          : 454 MiB
+        Used                              : 1 MiB
+    BAR1 Memory Usage
+        Total                             : 131072 MiB
+    GPU Power Readings
+        Power Draw                        : 100.89 W
+        Current Power Limit               : 700.00 W
+"""  # lines copied from the -q text embedded in thamada/nvidia-smi nvsim/H100SXMx8_smi.py, other lines left out
+
+
+def test_query_text_reads_nested_sections():
+    result = parse(QUERY)
+    gpu = result["gpus"][0]
+    assert result["source_format"] == "query"
+    assert (result["driver_version"], result["cuda_version"]) == ("565.57.01", "12.7")
+    assert (gpu["name"], gpu["memory_total_mib"], gpu["bus_id"], gpu["mig_mode"]) == (
+        "NVIDIA H100 80GB HBM3", 81559, "00000000:18:00.0", "disabled")  # fmt: skip
+    assert (gpu["power_draw_w"], gpu["power_limit_w"], gpu["persistence_mode"]) == (100.89, 700.0, "enabled")
+
+
+def test_query_text_cut_before_any_gpu_is_an_error():
+    with pytest.raises(ParseError, match="1 GPUs are attached but lists none"):
+        parse(QUERY.split("GPU 00000000")[0])
+
+
+def cut(text, fraction):
+    return text[: int(len(text) * fraction)]
+
+
+@pytest.mark.parametrize("name", ["a100_80gb_mig_xml_535", "sim_a100_80gb_x8_xml"])
+def test_xml_cut_short_quotes_the_line(name):
+    text = cut(output_of(name), 0.5)
+    with pytest.raises(ParseError) as error:
+        parse(text)
+    message = str(error.value)
+    assert "broken or cut short at line" in message
+    quoted = message.rsplit(": ", 1)[1]
+    assert quoted.strip("'\"") in text.splitlines()
+
+
+def test_table_cut_after_a_gpu_line_quotes_it():
+    lines = output_of("h100_x4_table_560").splitlines()
+    text = "\n".join(lines[:9])
+    with pytest.raises(ParseError, match=r"cut short after GPU line.*H100 80GB HBM3"):
+        parse(text)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "printed nothing"),
+        ("hello world\n", "cannot tell which nvidia-smi output this is; first line: 'hello world'"),
+        (
+            "GPU 0: NVIDIA A100 (UUID: GPU-1)\nsomething else\n",
+            "unreadable line in nvidia-smi -L output: 'something else'",
+        ),
+        ("<other/>", "not <nvidia_smi_log>"),
+        ('<!DOCTYPE x [<!ENTITY e "x">]><nvidia_smi_log/>', "declares entities"),
+        ("+---+\n|===|\n|   0  garbage |\n", "unreadable GPU line"),
+    ],
+)
+def test_garbage_raises_parse_error_quoting_the_line(text, message):
+    with pytest.raises(ParseError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse(text)
+
+
+def test_detect_format_names_each_form():
+    assert detect_format(output_of("sim_h100_xml")) == "xml"
+    assert detect_format(QUERY) == "query"
+    assert detect_format(output_of("sim_h100_list")) == "list"
+    assert detect_format(output_of("a100_40gb_table_450")) == "table"
+    assert detect_format(output_of("a100_80gb_x8_csv_570")) == "csv"
