@@ -1,0 +1,74 @@
+#!/bin/sh
+# gpufleet testbed: install the SIMULATED GPU (a replaying nvidia-smi) on a test host, or remove it.
+#
+#   install.sh PROFILE [ROOT]     install /usr/bin/nvidia-smi + /usr/share/gpufleet-sim, select PROFILE
+#   install.sh --remove [ROOT]    remove both: the host then looks like one without the NVIDIA driver
+#   install.sh --list             print the profile names
+#
+# ROOT (default /) lets it install into an image tree. The captures come from the fixtures corpus,
+# $GPUFLEET_SIM_FIXTURES (default: tests/fixtures/nvidia_smi next to this testbed). Every profile's captures are
+# installed, so a test switches profile by rewriting /etc/gpufleet-sim/profile alone.
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# In the repository the corpus is tests/fixtures/nvidia_smi; on a test host the prepare step copies gpu_sim/ and
+# fixtures/nvidia_smi/ side by side.
+if [ -n "${GPUFLEET_SIM_FIXTURES:-}" ]; then
+    FIXTURES=$GPUFLEET_SIM_FIXTURES
+elif [ -d "$HERE/../../fixtures/nvidia_smi" ]; then
+    FIXTURES=$HERE/../../fixtures/nvidia_smi
+else
+    FIXTURES=$HERE/../fixtures/nvidia_smi
+fi
+
+usage() {
+    sed -n '3,6s/^# \{0,1\}//p' "$0" >&2
+    exit 2
+}
+
+[ $# -ge 1 ] || usage
+case $1 in
+    --list)
+        ls "$HERE/profiles"
+        exit 0
+        ;;
+    --remove)
+        root=${2:-/}
+        rm -f "$root/usr/bin/nvidia-smi"
+        rm -rf "$root/usr/share/gpufleet-sim" "$root/etc/gpufleet-sim"
+        echo "gpufleet testbed: simulated GPU removed from $root"
+        exit 0
+        ;;
+    -*) usage ;;
+esac
+
+profile=$1
+root=${2:-/}
+[ -r "$HERE/profiles/$profile" ] || {
+    echo "install.sh: unknown profile '$profile'; known: $(ls "$HERE/profiles" | tr '\n' ' ')" >&2
+    exit 2
+}
+
+data=$root/usr/share/gpufleet-sim
+mkdir -p "$data/profiles" "$data/corpus" "$root/usr/bin" "$root/etc/gpufleet-sim"
+cp "$HERE/profiles/"* "$data/profiles/"
+cp "$HERE/query-gpu-fields" "$HERE/xml-to-csv.awk" "$data/"
+
+# The captures every profile names: the value of each command key (see README.md).
+cases=$(awk '$1 ~ /^(table|list|query|query_xml|csv|error)$/ && NF >= 2 { print $2 }' "$HERE/profiles/"* | sort -u)
+for case_name in $cases; do
+    [ -r "$FIXTURES/$case_name/output.txt" ] || {
+        echo "install.sh: capture $FIXTURES/$case_name/output.txt is missing" >&2
+        exit 1
+    }
+    mkdir -p "$data/corpus/$case_name"
+    cp "$FIXTURES/$case_name/output.txt" "$data/corpus/$case_name/"
+    if [ -r "$FIXTURES/$case_name/meta.yml" ]; then
+        cp "$FIXTURES/$case_name/meta.yml" "$data/corpus/$case_name/"
+    fi
+done
+
+install -m 0755 "$HERE/nvidia-smi" "$root/usr/bin/nvidia-smi"
+echo "$profile" >"$root/etc/gpufleet-sim/profile"
+chmod -R a+rX "$data" "$root/etc/gpufleet-sim"
+echo "gpufleet testbed: SIMULATED GPU installed in $root, profile $profile"
