@@ -258,30 +258,30 @@ def cmd_image(args):
     print(ensure_image(args.release, args.arch))
 
 
+def serve(directory, port):
+    serve_script = os.path.join(HERE, "nvidia_repo", "serve.py")
+    run([sys.executable, serve_script, "start", "--dir", directory, "--port", str(port)])
+    return serve_url(port)
+
+
 def fixture_repo_up():
-    """Build (cached) and serve the fixture NVIDIA repository; returns the env the scenarios need."""
+    """Build (cached) and serve the fixture NVIDIA repository and its wrong-key twin; returns the scenarios' env."""
     out_dir = os.path.join(CACHE_DIR, "nvidia-repo")
-    run([sys.executable, os.path.join(HERE, "nvidia_repo", "build.py"), out_dir])
-    run(
-        [
-            sys.executable,
-            os.path.join(HERE, "nvidia_repo", "serve.py"),
-            "start",
-            "--dir",
-            out_dir,
-            "--port",
-            str(REPO_PORT),
-        ]
-    )
-    base_url = "http://127.0.0.1:%d" % REPO_PORT
+    run([sys.executable, os.path.join(HERE, "nvidia_repo", "build.py"), out_dir, "--base-url", serve_url(REPO_PORT)])
     with open(os.path.join(out_dir, "fingerprint.txt")) as handle:
         fingerprints = dict(line.split("=", 1) for line in handle.read().split() if "=" in line)
     return {
         "GPUFLEET_FIXTURE_REPO_DIR": out_dir,
-        "GPUFLEET_FIXTURE_REPO_URL": base_url,
-        "GPUFLEET_FIXTURE_REPO_FINGERPRINT": fingerprints.get("good", ""),
-        "GPUFLEET_FIXTURE_WRONGKEY_FINGERPRINT": fingerprints.get("wrongkey", ""),
+        "GPUFLEET_FIXTURE_REPO_URL": serve(out_dir, REPO_PORT),
+        "GPUFLEET_FIXTURE_REPO_FINGERPRINT": fingerprints["good"],
+        # Same packages, signed by another key: what a tampered mirror looks like.
+        "GPUFLEET_FIXTURE_WRONGKEY_URL": serve(out_dir + "-wrongkey", REPO_PORT + 1),
+        "GPUFLEET_FIXTURE_WRONGKEY_FINGERPRINT": fingerprints["wrongkey"],
     }
+
+
+def serve_url(port):
+    return "http://127.0.0.1:%d" % port
 
 
 def cuda_image_up(arch):
@@ -312,10 +312,11 @@ def cmd_up(args):
 
 def cmd_down(args):
     out_dir = os.path.join(CACHE_DIR, "nvidia-repo")
-    subprocess.run(
-        [sys.executable, os.path.join(HERE, "nvidia_repo", "serve.py"), "stop", "--dir", out_dir, "--port", "0"],
-        check=False,
-    )
+    for directory in (out_dir, out_dir + "-wrongkey"):
+        subprocess.run(
+            [sys.executable, os.path.join(HERE, "nvidia_repo", "serve.py"), "stop", "--dir", directory, "--port", "0"],
+            check=False,
+        )
     engine_stop()
 
 
