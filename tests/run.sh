@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, the one command CI runs:  bash tests/run.sh
 #
-#   bash tests/run.sh                  everything: lint, sanity, unit, molecule scenarios
-#   bash tests/run.sh lint unit        only some stages (lint sanity unit molecule)
+#   bash tests/run.sh                  everything: lint, sanity, unit, registry, molecule scenarios
+#   bash tests/run.sh lint unit        only some stages (lint sanity unit registry molecule)
 #   GPUFLEET_SCENARIOS="docker_default toolkit_default" bash tests/run.sh molecule
 #
 # On a fresh Debian/Ubuntu machine (root) it installs what it needs (tests/setup.sh), starts a Docker engine when
@@ -14,7 +14,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 venv="${GPUFLEET_VENV:-$repo_root/.venv}"
 stages=("$@")
-((${#stages[@]})) || stages=(lint sanity unit molecule)
+((${#stages[@]})) || stages=(lint sanity unit registry molecule)
 
 # Every scenario, in the order that builds confidence: testbed first, then each role, then the whole recipe.
 # Each entry: scenario:distribution:architecture (what the summary reports).
@@ -64,6 +64,11 @@ stage_unit() {
   timed "pytest unit" python -m pytest -q tests/unit
 }
 
+stage_registry() {
+  # image_platforms against real docker-registry processes on 127.0.0.1 (the fixture installs and starts them).
+  timed "pytest registry (docker-registry on 127.0.0.1)" python -m pytest -q tests/integration_registry
+}
+
 run_scenario() { # scenario
   molecule test -s "$1"
 }
@@ -89,8 +94,8 @@ stage_molecule() {
 
 for stage in "${stages[@]}"; do
   case "$stage" in
-    lint | sanity | unit | molecule) "stage_$stage" ;;
-    *) echo "unknown stage '$stage' (use: lint sanity unit molecule)" >&2 && exit 2 ;;
+    lint | sanity | unit | registry | molecule) "stage_$stage" ;;
+    *) echo "unknown stage '$stage' (use: lint sanity unit registry molecule)" >&2 && exit 2 ;;
   esac
 done
 

@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpufleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Image references used by docker compose files and Kubernetes manifests, with where each one is used.
+
+Compose: `services.<name>.image`; services that only `build:` have no image to check. Compose interpolates
+`${VAR:-default}` from the environment; the audit uses the default written in the file and reports references
+whose variables have none. Kubernetes: containers, initContainers and ephemeralContainers of Pods and of the pod
+templates of Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs, in multi-document files and
+`kind: List`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$\$")
+_POD_SPEC_PATHS = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+class SourceError(ValueError):
+    """A file that is not the compose file or manifest it should be."""
+
+
+def load_yaml_documents(text, label):
+    """Every YAML document in `text` (PyYAML, which Ansible's controller always has), empty ones dropped."""
+    import yaml  # only the audit's sources need it, and only where they are read
+
+    try:
+        return [document for document in yaml.safe_load_all(text) if document is not None]
+    except yaml.YAMLError as error:
+        raise SourceError("%s is not valid YAML: %s" % (label, error)) from None
+
+
+def interpolate(value):
+    """`repo/app:${TAG:-1.2}` -> ('repo/app:1.2', None); a variable without a default -> (value, 'TAG')."""
+    unresolved = []
+
+    def replace(match):
+        if match.group(0) == "$$":
+            return "$"
+        if match.group(2) is None:
+            unresolved.append(match.group(1))
+            return match.group(0)
+        return match.group(3)
+
+    result = _INTERPOLATION.sub(replace, value)
+    return result, (unresolved[0] if unresolved else None)
+
+
+def compose_images(document, label):
+    """[(image, where, unresolved variable or None)] from one compose document."""
+    if not isinstance(document, dict) or not isinstance(document.get("services"), dict):
+        raise SourceError("%s has no `services` mapping: not a compose file" % label)
+    found = []
+    for service, definition in document["services"].items():
+        image = (definition or {}).get("image") if isinstance(definition, dict) else None
+        if not image:
+            continue
+        resolved, variable = interpolate(str(image))
+        found.append((resolved, "%s services.%s" % (label, service), variable))
+    return found
+
+
+def _dig(document, path):
+    for key in path:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    return document
+
+
+def k8s_images(documents, label):
+    """[(image, where, None)] from the documents of one manifest file; kinds without pods are skipped."""
+    found = []
+    queue = list(documents)
+    while queue:
+        document = queue.pop(0)
+        if not isinstance(document, dict):
+            continue
+        kind = document.get("kind")
+        if kind == "List" or (isinstance(kind, str) and kind.endswith("List")):
+            queue.extend(document.get("items") or [])
+            continue
+        pod_spec = _dig(document, _POD_SPEC_PATHS.get(kind, ()))
+        if kind not in _POD_SPEC_PATHS or not isinstance(pod_spec, dict):
+            continue
+        object_name = _dig(document, ("metadata", "name")) or "?"
+        for list_name in _CONTAINER_LISTS:
+            for container in pod_spec.get(list_name) or []:
+                if isinstance(container, dict) and container.get("image"):
+                    where = "%s %s/%s %s[%s]" % (label, kind, object_name, list_name, container.get("name", "?"))
+                    found.append((str(container["image"]), where, None))
+    return found
+
+
+def merge_images(explicit, found):
+    """The images to check, in first-seen order, once each, and reference -> [where used].
+
+    `explicit` are the images named directly; `found` the (image, where, unresolved) triples from files."""
+    images = []
+    sources = {}
+    unresolved = {}
+    for image in explicit:
+        if image not in images:
+            images.append(image)
+    for image, where, variable in found:
+        if image not in images:
+            images.append(image)
+        sources.setdefault(image, []).append(where)
+        if variable:
+            unresolved[image] = variable
+    return images, sources, unresolved
