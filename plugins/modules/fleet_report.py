@@ -17,8 +17,8 @@ description:
   - Failed hosts come first, with their reason and the fix; totals by architecture and verdict.
   - Hosts listed in O(hosts) that have no verdict file are reported as failed with C(no verdict) (unreachable, or
     stopped before verification), so no host silently drops out of the report.
-  - Runs where the verdict files are, normally the controller (C(delegate_to: localhost)).
-author: gpufleet maintainers
+  - Runs where the verdict files are, normally the controller (C(delegate_to=localhost)).
+author: gpufleet maintainers (@gpufleet)
 options:
   verdict_dir:
     description: Folder of C(<host>.json) verdict files.
@@ -45,7 +45,9 @@ attributes:
     support: full
     description: Shows the human summary before and after.
   platform:
+    support: full
     platforms: posix
+    description: Runs on the controller or any POSIX host that holds the verdict files.
 """
 
 EXAMPLES = r"""

@@ -34,7 +34,7 @@ description:
   - Images can also be collected from docker compose files (O(compose_files)) and Kubernetes manifests
     (O(k8s_manifests)); RV(sources) says where each was found.
   - Reads only; C(changed) is always false.
-author: gpufleet maintainers (!UNKNOWN)
+author: gpufleet maintainers (@gpufleet)
 options:
   images:
     description: Image references to check, as C(docker pull) takes them.

@@ -20,13 +20,13 @@ description:
   - When it runs nvidia-smi itself it asks for XML, which has every field (CUDA version, MIG devices) and never cuts
     names short.
   - Parses every form nvidia-smi prints (see O(format)), that is the default table across driver generations (names cut short
-    like C(NVIDIA A100 80G...) are flagged in RV(gpus[].name_truncated)), CSV from C(--query-gpu) with or without a
+    like C(NVIDIA A100 80G...) are flagged with C(name_truncated) in RV(gpus)), CSV from C(--query-gpu) with or without a
     header, C(-q) text, C(-q -x) XML, and C(-L) lists with MIG devices.
   - Names known failures with a fixed RV(error_kind) and a RV(hint) at the fix, telling "no GPU driver on this host"
     from "the container runtime is not wired up" from "the image cannot run here".
   - Compares the result with O(expect) and reports B(every) mismatch, expected against found.
   - Reads only; it changes nothing on the host, so C(changed) is always false.
-author: gpufleet maintainers
+author: gpufleet maintainers (@gpufleet)
 options:
   output:
     description:
@@ -107,11 +107,15 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return changed status prediction without modifying target.
     details: nvidia-smi only reads, so it runs in check mode too and the result is the same.
   diff_mode:
     support: none
+    description: Nothing on the host changes, so there is no diff to show.
   platform:
+    support: full
     platforms: posix
+    description: Runs on Linux hosts with nvidia-smi, or with Docker and a GPU container runtime.
 notes:
   - nvidia-smi prints its own errors on stdout; docker prints daemon errors on stderr. Both are classified.
   - Commands run as argument lists with C(LC_ALL=C).
