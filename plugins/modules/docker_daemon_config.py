@@ -1,0 +1,351 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpufleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: docker_daemon_config
+short_description: Merge settings into Docker's daemon.json without losing the keys already there
+version_added: 0.1.0
+description:
+  - Reads C(daemon.json), merges the requested O(settings) into it (objects key by key at any depth, lists and
+    other values replaced, keys not named kept as they are), removes the key paths listed in O(remove), and writes
+    the result only when the parsed content differs. Key order and whitespace are not differences.
+  - A missing or empty file counts as C({}). An existing empty file is still rewritten (as C({}) at least), because
+    dockerd 20.10 refuses to start with it. A file that is not one JSON object (a syntax error, an array) makes the
+    module fail with the line and column of the fault; the file is left untouched.
+  - Before writing, refuses content that dockerd is known to refuse at start-up, so a restart cannot fail on it.
+    Checked are keys also given as dockerd flags in the systemd unit (for example C(hosts) while the unit passes
+    C(-H fd://), C(containerd) while it passes C(--containerd)), values of the wrong JSON type for well-known keys
+    (C(debug) as a string, C(hosts) as a string, a number inside C(log-opts)), an unknown C(log-level), a
+    C(default-runtime) that is not
+    defined under C(runtimes), a runtime named C(runc) (reserved by dockerd), and
+    C(graph) together with C(data-root). Unknown keys (which differ between Docker releases) and bad values of
+    other keys are not checked here; C(dockerd --validate) catches them where it exists.
+  - Where the installed dockerd has C(--validate) (Docker 23.0 and later), the candidate content is also checked with
+    C(dockerd --validate --config-file) before it is written. Older daemons (Debian 12 ships 20.10) have no such flag;
+    the module then reports the validation as skipped.
+  - The file is written atomically (a temporary file in the same directory, then renamed) and keeps its owner and
+    mode; a new file is created C(0644), owned by root.
+  - The module never restarts Docker. Notify a handler on change; dockerd reads C(runtimes) and C(default-runtime) on
+    a reload, most other settings only on a restart.
+author:
+  - gpufleet maintainers (@gpufleet)
+options:
+  path:
+    description: Path of the daemon configuration file.
+    type: path
+    default: /etc/docker/daemon.json
+  settings:
+    description:
+      - Settings to merge into the file, as daemon.json keys.
+      - Nested objects merge key by key; a list or any other value replaces the value in the file.
+      - Values keep their YAML types. dockerd wants strings inside C(log-opts), so quote numbers there.
+    type: dict
+    default: {}
+  remove:
+    description:
+      - Key paths to delete, each a list of keys from the top, for example C([runtimes, nvidia]) or
+        C([default-runtime]). A plain string names a top-level key. Absent keys are ignored.
+      - Removals apply before the merge. A path that is also set in O(settings) is an error.
+    type: list
+    elements: raw
+    default: []
+  backup:
+    description: Keep a timestamped copy of the previous file next to it when the module changes it.
+    type: bool
+    default: false
+  validate:
+    description:
+      - Check the candidate content with C(dockerd --validate --config-file) before writing, where dockerd supports it.
+      - The checks of known conflicts (see the description) run regardless.
+    type: bool
+    default: true
+  dockerd_path:
+    description: The dockerd binary used for validation, a name looked up on PATH or an absolute path.
+    type: str
+    default: dockerd
+  service:
+    description:
+      - The systemd unit whose C(ExecStart) flags are checked against the file.
+      - Ignored when O(dockerd_flags) is given. A unit that does not exist yet means no flags.
+    type: str
+    default: docker.service
+  dockerd_flags:
+    description:
+      - The flags dockerd is started with, to check instead of reading the systemd unit, for example
+        C([-H, fd://, --containerd=/run/containerd/containerd.sock]).
+    type: list
+    elements: str
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Nothing is written; the result (changed, before, after, diff) is the one a real run would give.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: Before and after are the file's text.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+notes:
+  - Flags that the unit takes from environment variables (Debian's C($DOCKER_OPTS)) are not expanded; the module warns
+    and does not check them. Give them through O(dockerd_flags) to have them checked.
+  - Duplicate keys in the file are reported as a warning; the rewritten file keeps the last value, as dockerd does.
+seealso:
+  - name: dockerd configuration file reference
+    description: Every daemon.json key.
+    link: https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file
+"""
+
+EXAMPLES = r"""
+- name: Register the NVIDIA runtime, keeping every other setting
+  gpufleet.containers.docker_daemon_config:
+    settings:
+      runtimes:
+        nvidia:
+          path: nvidia-container-runtime
+          args: []
+  notify: gpufleet_docker_restart
+
+- name: Rotate container logs (log-opts values are strings for dockerd)
+  gpufleet.containers.docker_daemon_config:
+    settings:
+      log-driver: json-file
+      log-opts:
+        max-size: 10m
+        max-file: "3"
+    backup: true
+
+- name: Stop making nvidia the default runtime
+  gpufleet.containers.docker_daemon_config:
+    remove:
+      - [default-runtime]
+      - [features, cdi]
+"""
+
+RETURN = r"""
+before:
+  description: The file's content before the change, parsed; C({}) for a missing or empty file.
+  returned: success
+  type: dict
+  sample: {"log-driver": "json-file"}
+after:
+  description: The content after the change (in check mode, the content a real run would write), parsed.
+  returned: success
+  type: dict
+  sample: {"log-driver": "json-file", "runtimes": {"nvidia": {"path": "nvidia-container-runtime", "args": []}}}
+backup_file:
+  description: The copy of the previous file, when O(backup=true) and the file changed.
+  returned: changed and backup requested
+  type: str
+  sample: /etc/docker/daemon.json.12345.2026-01-01@10:00:00~
+validation:
+  description: What C(dockerd --validate) said, or why it did not run.
+  returned: success
+  type: str
+  sample: "skipped: dockerd 20.10.24+dfsg1 has no --validate"
+dockerd_flags:
+  description: The dockerd flags the content was checked against.
+  returned: success
+  type: list
+  elements: str
+  sample: ["/usr/sbin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"]
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.gpufleet.containers.plugins.module_utils._daemon_checks import (
+    config_problems,
+    flags_in_command,
+    has_validate_flag,
+    parse_dockerd_version,
+    parse_exec_start,
+)
+from ansible_collections.gpufleet.containers.plugins.module_utils._daemon_json import (
+    DaemonJsonError,
+    DaemonJsonInputError,
+    plan_update,
+)
+
+C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
+NEW_FILE_MODE = 0o644
+
+
+def read_current_text(module, path):
+    if os.path.isdir(path):
+        module.fail_json(msg="%s is a directory, not a daemon.json file" % path)
+    if not os.path.exists(path):
+        return ""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        module.fail_json(
+            msg="%s is not UTF-8 text (byte %d); dockerd cannot read it either" % (path, exc.start),
+            hint="Convert the file to UTF-8 or fix it by hand; it was left untouched.",
+        )
+
+
+def dockerd_start_flags(module):
+    if module.params["dockerd_flags"] is not None:
+        return list(module.params["dockerd_flags"])
+    systemctl = module.get_bin_path("systemctl")
+    if systemctl is None:
+        return []
+    rc, out, err = module.run_command(
+        [systemctl, "show", "-p", "ExecStart", "--value", module.params["service"]], environ_update=C_LOCALE
+    )
+    if rc != 0:
+        module.warn("Could not read the flags of %s (%s); they were not checked" % (module.params["service"], err))
+        return []
+    return parse_exec_start(out)
+
+
+def find_dockerd(module):
+    name = module.params["dockerd_path"]
+    if os.path.isabs(name):
+        return name if os.access(name, os.X_OK) else None
+    return module.get_bin_path(name)
+
+
+def validate_with_dockerd(module, new_text):
+    """dockerd's own verdict on the candidate, or the reason there is none."""
+    if not module.params["validate"]:
+        return "skipped: validate=false"
+    dockerd = find_dockerd(module)
+    if dockerd is None:
+        return "skipped: %s not found" % module.params["dockerd_path"]
+    rc, out, err = module.run_command([dockerd, "--version"], environ_update=C_LOCALE)
+    version = parse_dockerd_version(out) if rc == 0 else None
+    if version is None:
+        return "skipped: could not read the version of %s (%s)" % (dockerd, (out + err).strip())
+    if not has_validate_flag(version):
+        return "skipped: dockerd %s has no --validate" % version[2]
+    handle, candidate = tempfile.mkstemp(prefix="daemon.json.", suffix=".candidate", dir=module.tmpdir)
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(to_bytes(new_text))
+    cmd = [dockerd, "--validate", "--config-file", candidate]
+    rc, out, err = module.run_command(cmd, environ_update=C_LOCALE)
+    if rc != 0:
+        module.fail_json(
+            msg="dockerd %s rejects the new %s: %s" % (version[2], module.params["path"], (err or out).strip()),
+            cmd=cmd,
+            rc=rc,
+            stdout=out,
+            stderr=err,
+            candidate=new_text,
+            hint="Fix the settings named in the error; the file was left untouched.",
+        )
+    return "passed: dockerd %s --validate (%s)" % (version[2], (out or err).strip())
+
+
+def write_atomically(module, path, new_text, existed):
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    handle, staged = tempfile.mkstemp(prefix=".daemon.json.", dir=directory)
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(to_bytes(new_text))
+    # atomic_move carries the old file's owner, mode and SELinux context over to the new one.
+    module.atomic_move(staged, path)
+    if not existed:
+        os.chmod(path, NEW_FILE_MODE)
+        if os.geteuid() == 0:
+            os.chown(path, 0, 0)
+
+
+def run_module(module):
+    path = module.params["path"]
+    existed = os.path.exists(path)
+    text = read_current_text(module, path)
+    try:
+        plan = plan_update(text, module.params["settings"], module.params["remove"], existed)
+    except DaemonJsonError as exc:
+        where = " at line %s column %s" % (exc.line, exc.column) if exc.line else ""
+        module.fail_json(
+            msg="%s: %s%s" % (path, exc.message, where),
+            line=exc.line,
+            column=exc.column,
+            hint="dockerd will not start with this file either. Fix it by hand; it was left untouched.",
+        )
+    except DaemonJsonInputError as exc:
+        module.fail_json(msg=to_native(exc))
+    for warning in plan["warnings"]:
+        module.warn("%s: %s" % (path, warning))
+
+    argv = dockerd_start_flags(module)
+    _names, unexpanded = flags_in_command(argv)
+    if unexpanded:
+        module.warn(
+            "%s passes dockerd flags through %s; those were not checked (give them in dockerd_flags)"
+            % (module.params["service"], " ".join(unexpanded))
+        )
+    problems = config_problems(plan["after"], argv)
+    if problems:
+        module.fail_json(
+            msg="dockerd would refuse to start with the resulting %s: %s" % (path, "; ".join(problems)),
+            problems=problems,
+            dockerd_flags=argv,
+            before=plan["before"],
+            after=plan["after"],
+            hint="Change or remove the settings named; the file was left untouched.",
+        )
+
+    result = {
+        "changed": plan["changed"],
+        "before": plan["before"],
+        "after": plan["after"],
+        "dockerd_flags": argv,
+        "validation": "not needed: content unchanged",
+    }
+    if plan["changed"]:
+        result["validation"] = validate_with_dockerd(module, plan["new_text"])
+        if module._diff:
+            result["diff"] = {
+                "before": text,
+                "after": plan["new_text"],
+                "before_header": path,
+                "after_header": path,
+            }
+        if not module.check_mode:
+            if module.params["backup"] and existed:
+                result["backup_file"] = module.backup_local(path)
+            write_atomically(module, path, plan["new_text"], existed)
+    module.exit_json(**result)
+
+
+def build_module():
+    return AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "default": "/etc/docker/daemon.json"},
+            "settings": {"type": "dict", "default": {}},
+            "remove": {"type": "list", "elements": "raw", "default": []},
+            "backup": {"type": "bool", "default": False},
+            "validate": {"type": "bool", "default": True},
+            "dockerd_path": {"type": "str", "default": "dockerd"},
+            "service": {"type": "str", "default": "docker.service"},
+            "dockerd_flags": {"type": "list", "elements": "str"},
+        },
+        supports_check_mode=True,
+    )
+
+
+def main():
+    run_module(build_module())
+
+
+if __name__ == "__main__":
+    main()
