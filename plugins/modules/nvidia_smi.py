@@ -19,9 +19,9 @@ description:
     C(nvidia-smi -q -x) on the host.
   - When it runs nvidia-smi itself it asks for XML, which has every field (CUDA version, MIG devices) and never cuts
     names short.
-  - Parses every form nvidia-smi prints (see O(format)), that is the default table across driver generations (names cut short
-    like C(NVIDIA A100 80G...) are flagged with C(name_truncated) in RV(gpus)), CSV from C(--query-gpu) with or without a
-    header, C(-q) text, C(-q -x) XML, and C(-L) lists with MIG devices.
+  - Parses every form nvidia-smi prints (see O(format)), that is the default table across driver generations
+    (names cut short like C(NVIDIA A100 80G...) are flagged with C(name_truncated) in RV(gpus)), CSV from
+    C(--query-gpu) with or without a header, C(-q) text, C(-q -x) XML, and C(-L) lists with MIG devices.
   - Names known failures with a fixed RV(error_kind) and a RV(hint) at the fix, telling "no GPU driver on this host"
     from "the container runtime is not wired up" from "the image cannot run here".
   - Compares the result with O(expect) and reports B(every) mismatch, expected against found.
@@ -353,7 +353,8 @@ def run_module(module):
         message = "GPUs differ from what was expected: " + "; ".join(item["message"] for item in result["mismatches"])
     if params["fail_on_mismatch"]:
         module.fail_json(msg=message, **result)
-    module.exit_json(msg=message, **result)
+    # Explicit: Ansible marks a result with a non-zero rc and no `failed` key as failed.
+    module.exit_json(failed=False, msg=message, **result)
 
 
 def main():

@@ -139,3 +139,11 @@ def test_error_text_given_as_output_is_classified(monkeypatch, capsys):
     Commands().install(monkeypatch)
     result = run_main({"output": fixture("err_nvml_unknown"), "fail_on_mismatch": False}, capsys)
     assert result["error_kind"] == "nvml_unknown"
+
+
+def test_a_failed_command_without_failing_says_failed_false_explicitly(monkeypatch, capsys):
+    # Ansible marks a result that has a non-zero rc and no `failed` key as failed, whatever the module meant.
+    Commands(answer=(6, fixture("err_no_devices"), "")).install(monkeypatch)
+    result = run_main({"container_image": IMAGE, "fail_on_mismatch": False}, capsys)
+    assert (result["_exit"], result["rc"], result["error_kind"]) == (0, 6, "no_devices")
+    assert result["failed"] is False
