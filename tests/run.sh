@@ -11,7 +11,7 @@
 set -uo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$repo_root"
+cd "$repo_root" || exit 1
 venv="${GPUFLEET_VENV:-$repo_root/.venv}"
 stages=("$@")
 ((${#stages[@]})) || stages=(lint sanity unit registry molecule)
@@ -69,10 +69,6 @@ stage_registry() {
   timed "pytest registry (docker-registry on 127.0.0.1)" python -m pytest -q tests/integration_registry
 }
 
-run_scenario() { # scenario
-  molecule test -s "$1"
-}
-
 stage_molecule() {
   local testbed_args=(--arch amd64) entry scenario platform wanted
   wanted="${GPUFLEET_SCENARIOS:-}"
@@ -88,13 +84,17 @@ stage_molecule() {
   for entry in "${all_scenarios[@]}"; do
     IFS=: read -r scenario platform arch <<<"$entry"
     if [[ -n "$wanted" && " $wanted " != *" $scenario "* ]]; then continue; fi
-    timed "molecule $scenario [$platform $arch]" run_scenario "$scenario"
+    timed "molecule $scenario [$platform $arch]" molecule test -s "$scenario"
   done
 }
 
 for stage in "${stages[@]}"; do
   case "$stage" in
-    lint | sanity | unit | registry | molecule) "stage_$stage" ;;
+    lint) stage_lint ;;
+    sanity) stage_sanity ;;
+    unit) stage_unit ;;
+    registry) stage_registry ;;
+    molecule) stage_molecule ;;
     *) echo "unknown stage '$stage' (use: lint sanity unit registry molecule)" >&2 && exit 2 ;;
   esac
 done

@@ -17,6 +17,7 @@ debian_packages=(
   gnupg              # signs the fixture repository with a throwaway key
   git
   python3-venv
+  shellcheck         # ansible-test sanity checks the shell scripts only when it is there
 )
 
 missing=()

@@ -22,7 +22,9 @@ def _host_row(host, verdict):
             "host": host,
             "verdict": "fail",
             "stage": "unknown",
-            "reason": "%s: the host was unreachable, not reached yet, or the run stopped before it was verified" % NO_VERDICT,
+            "reason": (
+                "%s: the host was unreachable, not reached yet, or the run stopped before it was verified" % NO_VERDICT
+            ),
             "error_kind": "no_verdict",
             "hint": "run again with -l %s and read the first failed task" % host,
         }

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import csv
 import re
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 FORMATS = ("table", "csv", "xml", "query", "list")
 GPU_KEYS = (
@@ -363,7 +363,7 @@ def parse_query(text):
         if not line.strip() or line.startswith("="):
             continue
         indent = len(line) - len(line.lstrip())
-        key, _, value = (part.strip() for part in line.partition(":"))
+        key, _separator, value = (part.strip() for part in line.partition(":"))
         if indent == 0 and re.match(r"^GPU [0-9A-Fa-f]+:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f]$", line.strip()):
             gpu, sections = new_gpu(len(result["gpus"]), None), []
             result["gpus"].append(gpu)
@@ -382,7 +382,7 @@ def parse_query(text):
         if not line.strip().endswith(":") and ":" not in line:
             sections.append((indent, line.strip()))
             continue
-        path = "/".join([name for _, name in sections] + [key])
+        path = "/".join([name for _level, name in sections] + [key])
         if path in QUERY_KEYS and gpu[QUERY_KEYS[path][0]] is None and known(value) is not None:
             field, convert = QUERY_KEYS[path]
             gpu[field] = convert(value)

@@ -33,7 +33,7 @@ def main():
         def once(text=text, fields=fields):
             return parse(text, fields=fields)
 
-        runs, _ = timeit.Timer(once).autorange()
+        runs, _seconds = timeit.Timer(once).autorange()
         best = min(timeit.repeat(once, number=runs, repeat=3)) / runs
         print("%-34s %10d %12.1f" % (label, len(text), best * 1e6))
 

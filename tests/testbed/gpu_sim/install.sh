@@ -45,7 +45,7 @@ esac
 profile=$1
 root=${2:-/}
 [ -r "$HERE/profiles/$profile" ] || {
-    echo "install.sh: unknown profile '$profile'; known: $(ls "$HERE/profiles" | tr '\n' ' ')" >&2
+    echo "install.sh: unknown profile '$profile'; known: $(cd "$HERE/profiles" && echo *)" >&2
     exit 2
 }
 

@@ -34,4 +34,4 @@ def case_id(case):
 
 
 def output_of(name):
-    return next(output for case_name, _, output in CASES if case_name == name)
+    return next(output for case_name, _meta, output in CASES if case_name == name)

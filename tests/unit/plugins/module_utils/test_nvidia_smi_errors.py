@@ -14,7 +14,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_er
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=case_id)
 def test_every_error_in_the_corpus_gets_its_kind(case):
-    _, meta, output = case
+    _name, meta, output = case
     found = classify(output)
     assert found is not None
     assert found["error_kind"] == meta["expected"]["error_kind"]
@@ -23,7 +23,7 @@ def test_every_error_in_the_corpus_gets_its_kind(case):
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=case_id)
 def test_error_on_stderr_is_classified_too(case):
-    _, meta, output = case
+    _name, meta, output = case
     assert classify("", output)["error_kind"] == meta["expected"]["error_kind"]
 
 
@@ -34,7 +34,7 @@ def test_good_output_is_not_an_error(case):
 
 def test_every_kind_has_a_hint_and_the_corpus_covers_all_but_parse_error():
     assert set(HINTS) == set(ERROR_KINDS)
-    covered = {meta["expected"]["error_kind"] for _, meta, _ in ERROR_CASES}
+    covered = {meta["expected"]["error_kind"] for _name, meta, _output in ERROR_CASES}
     assert covered == set(ERROR_KINDS) - {"parse_error"}
 
 

@@ -13,14 +13,14 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_pa
 
 
 def test_corpus_has_every_form_and_error():
-    forms = {meta["format"] for _, meta, _ in CASES}
+    forms = {meta["format"] for _name, meta, _output in CASES}
     assert forms >= {"table", "csv", "xml", "list", "error"}
-    assert all(meta["source"] for _, meta, _ in CASES)
+    assert all(meta["source"] for _name, meta, _output in CASES)
 
 
 @pytest.mark.parametrize("case", OUTPUT_CASES, ids=case_id)
 def test_corpus_output_parses_to_what_its_meta_expects(case):
-    _, meta, output = case
+    _name, meta, output = case
     expected = meta["expected"]
     result = parse(output)
     assert result["source_format"] == meta["format"]
@@ -38,7 +38,7 @@ def test_corpus_output_parses_to_what_its_meta_expects(case):
 
 @pytest.mark.parametrize("case", OUTPUT_CASES, ids=case_id)
 def test_corpus_output_parses_the_same_when_the_format_is_named(case):
-    _, meta, output = case
+    _name, meta, output = case
     assert parse(output, meta["format"]) == parse(output)
 
 
@@ -143,7 +143,7 @@ def test_query_text_reads_nested_sections():
 
 def test_query_text_cut_before_any_gpu_is_an_error():
     with pytest.raises(ParseError, match="1 GPUs are attached but lists none"):
-        parse(QUERY.split("GPU 00000000")[0])
+        parse(QUERY.split("GPU 00000000", maxsplit=1)[0])
 
 
 def cut(text, fraction):

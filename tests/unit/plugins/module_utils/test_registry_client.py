@@ -85,7 +85,7 @@ def test_single_arch_reads_the_config_blob_through_the_storage_redirect():
         stub.add_single("team/app", "1", "arm64", "v8")
         found = inspect(client_for(stub), "%s/team/app:1" % stub.host)
     assert found["platforms"] == [{"os": "linux", "architecture": "arm64", "variant": "v8"}]
-    assert [path.split("/")[1] for _, path, _ in stub.requests] == ["v2", "v2", "storage"]
+    assert [path.split("/")[1] for _method, path, _authorization in stub.requests] == ["v2", "v2", "storage"]
 
 
 def test_digest_reference_fetches_by_digest():
@@ -102,7 +102,7 @@ def test_bearer_flow_with_credentials_and_no_token_leak_to_storage():
         client = client_for(stub, username="robot", password="s3cret")
         found = inspect(client, "%s/private/app:1" % stub.host)
     assert found["platforms"] == [{"os": "linux", "architecture": "amd64"}]
-    paths = [(path.split("?")[0], authorization) for _, path, authorization in stub.requests]
+    paths = [(path.split("?")[0], authorization) for _method, path, authorization in stub.requests]
     assert paths[0] == ("/v2/private/app/manifests/1", None)
     assert paths[1][0] == "/token" and paths[1][1].startswith("Basic ")
     assert paths[2] == ("/v2/private/app/manifests/1", "Bearer " + stub.token)
@@ -123,7 +123,7 @@ def test_token_is_reused_for_the_next_image_of_the_same_repository():
         client = client_for(stub, username="robot", password="s3cret")
         inspect(client, "%s/private/app:1" % stub.host)
         inspect(client, "%s/private/app:2" % stub.host)
-    assert sum(1 for _, path, _ in stub.requests if path.startswith("/token")) == 1
+    assert sum(1 for _method, path, _authorization in stub.requests if path.startswith("/token")) == 1
 
 
 def test_wrong_credentials_at_the_token_service_are_unauthorized():
@@ -158,7 +158,7 @@ def test_credentials_go_only_to_the_registries_named_for_them():
         client = client_for(stub, username="u", password="p", credential_hosts=["registry.example.com"])
         error = failure(client, "%s/a/b:1" % stub.host)
     assert error.kind == "unauthorized"
-    assert all(authorization is None for _, _, authorization in stub.requests)
+    assert all(authorization is None for _method, _path, authorization in stub.requests)
 
 
 def test_missing_tag_and_missing_repository_are_not_found():
