@@ -1,0 +1,421 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpufleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: nvidia_repo
+short_description: NVIDIA's libnvidia-container apt repository, with a pinned key and a trial run first
+version_added: 0.1.0
+description:
+  - Gets NVIDIA's signing key from a URL or from the given text, and refuses it unless its primary fingerprint is
+    exactly O(fingerprint). Only then is it stored, dearmored, as O(keyring) with mode 0644.
+  - Tries the repository in a private apt state directory before anything is written to the host. apt must accept
+    the signature, the index must exist for O(architecture), and every package in O(packages) must be there (at
+    O(version) when given). A failure names its cause, and the host's apt configuration is left as it was.
+  - Writes O(source_file) with one C(signed-by) entry in NVIDIA's flat layout for the host's architecture, then
+    refreshes the host's package lists for this source only. If that refresh fails, the source is removed again.
+  - Removes leftovers of older NVIDIA installs (C(nvidia-docker.list), C(libnvidia-container.list),
+    C(nvidia-container-runtime.list), lists pointing only at NVIDIA's repositories, the pinned key in
+    C(/etc/apt/trusted.gpg) or C(trusted.gpg.d)), each backed up into O(backup_dir) first.
+  - Does not install packages; it reports the versions the repository offers.
+author: gpufleet maintainers
+options:
+  base_url:
+    description: Repository root, NVIDIA's or a mirror that keeps NVIDIA's layout and signature.
+    type: str
+    default: https://nvidia.github.io/libnvidia-container
+  channel:
+    description: Repository channel.
+    type: str
+    choices: [stable, experimental]
+    default: stable
+  architecture:
+    description: The host's dpkg architecture (C(dpkg --print-architecture)), e.g. C(amd64) or C(arm64).
+    type: str
+    required: true
+  key_url:
+    description: Where to fetch the armored key. Defaults to O(base_url)C(/gpgkey). Ignored with O(key_content).
+    type: str
+  key_content:
+    description: The key itself, armored or binary (air-gapped hosts). Checked against O(fingerprint) all the same.
+    type: str
+  fingerprint:
+    description: Primary key fingerprint the key must have, and the only primary key it may hold.
+    type: str
+    default: C95B321B61E88C1809C4F759DDCAE044F796ECB0
+  keyring:
+    description: Where the dearmored key is stored; the source's C(signed-by) names it.
+    type: path
+    default: /usr/share/keyrings/nvidia-container-toolkit-keyring.gpg
+  source_file:
+    description: The apt source file this module owns.
+    type: path
+    default: /etc/apt/sources.list.d/nvidia-container-toolkit.list
+  packages:
+    description: Packages the repository must offer (at O(version) when it is set).
+    type: list
+    elements: str
+    default: [nvidia-container-toolkit, nvidia-container-toolkit-base, libnvidia-container-tools, libnvidia-container1]
+  version:
+    description: Exact package version (e.g. C(1.17.8-1)) every package in O(packages) must be available at.
+    type: str
+  proxy:
+    description: HTTP(S) proxy URL for the key download and for apt's requests to this repository.
+    type: str
+  validate_certs:
+    description: Verify TLS certificates when fetching the key.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the key download.
+    type: int
+    default: 30
+  cleanup_leftovers:
+    description: Remove leftovers of older NVIDIA installs (see description).
+    type: bool
+    default: true
+  backup_dir:
+    description: Where removed or rewritten leftovers are copied first.
+    type: path
+    default: /var/backups/gpufleet/nvidia-container-toolkit
+  update_cache:
+    description: Refresh the host's lists for this source when the probe saw newer ones than the host has.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: The key download and the trial run in a private directory happen in check mode too; nothing is written.
+  diff_mode:
+    support: full
+  platform:
+    platforms: debian
+notes:
+  - Needs C(apt-get) and C(apt-cache) on the host; gpg is not needed (keys are parsed in Python).
+seealso:
+  - name: NVIDIA Container Toolkit installation guide
+    description: The documented repository layout and key location this module follows.
+    link: https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html
+"""
+
+EXAMPLES = r"""
+- name: NVIDIA's repository, toolkit 1.17.8-1 required
+  gpufleet.containers.nvidia_repo:
+    architecture: "{{ ansible_facts.architecture | replace('x86_64', 'amd64') | replace('aarch64', 'arm64') }}"
+    version: 1.17.8-1
+
+- name: Air-gapped mirror, key shipped with the playbook
+  gpufleet.containers.nvidia_repo:
+    architecture: arm64
+    base_url: http://mirror.example.internal/libnvidia-container
+    key_content: "{{ lookup('ansible.builtin.file', 'files/nvidia-gpgkey.asc') }}"
+"""
+
+RETURN = r"""
+keyring:
+  description: The keyring file, its primary fingerprint, and whether it was (or would be) written.
+  returned: success
+  type: dict
+  sample:
+    path: /usr/share/keyrings/nvidia-container-toolkit-keyring.gpg
+    fingerprint: C95B321B61E88C1809C4F759DDCAE044F796ECB0
+    changed: false
+source:
+  description: The source file, its entry, and whether it was (or would be) written.
+  returned: success
+  type: dict
+  sample:
+    path: /etc/apt/sources.list.d/nvidia-container-toolkit.list
+    changed: true
+    line: >-
+      deb [arch=amd64 signed-by=/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg]
+      https://nvidia.github.io/libnvidia-container/stable/deb/amd64 /
+leftovers:
+  description: Leftovers removed or rewritten (or that would be), each with the reason and its backup path.
+  returned: success
+  type: list
+  elements: dict
+messages:
+  description: One human line per leftover and per file left alone, for the play's output.
+  returned: success
+  type: list
+  elements: str
+versions:
+  description: Versions the repository offers per package, newest first (O(packages) plus nvidia-docker2).
+  returned: success
+  type: dict
+  sample: {nvidia-container-toolkit: [1.17.8-1, 1.17.7-1]}
+cache_current:
+  description: Whether the host's package lists hold this repository's current index (after any refresh).
+  returned: success
+  type: bool
+cache_updated:
+  description: Whether this run refreshed the host's lists for this source.
+  returned: success
+  type: bool
+cause:
+  description:
+    - On failure, a short name for what went wrong.
+    - One of C(fingerprint), C(key_download), C(signature), C(not_a_repository), C(not_found), C(unreachable),
+      C(version), C(apt_cache), C(unknown).
+  returned: failure
+  type: str
+"""
+
+import os
+import shutil
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import fetch_url
+
+from ansible_collections.gpufleet.containers.plugins.module_utils import _nvidia_repo_apt as repo_apt
+from ansible_collections.gpufleet.containers.plugins.module_utils import _nvidia_repo_leftovers as leftovers_mod
+from ansible_collections.gpufleet.containers.plugins.module_utils._apt_keyring import (
+    KeyringError,
+    check_pinned,
+    normalize_fingerprint,
+    primary_fingerprints,
+)
+from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_repo import (
+    DEFAULT_BASE_URL,
+    LEGACY_PACKAGES,
+    TOOLKIT_PACKAGES,
+    missing_version,
+    repository_uri,
+    source_file_content,
+    source_line,
+)
+
+ETC_APT = "/etc/apt"
+
+
+def fail(module, cause, msg, hint, **extra):
+    module.fail_json(msg="%s. Fix: %s" % (msg.rstrip("."), hint), cause=cause, **extra)
+
+
+def fetch_key(module):
+    params = module.params
+    if params["key_content"]:
+        return params["key_content"].encode("utf-8")
+    url = params["key_url"] or params["base_url"].rstrip("/") + "/gpgkey"
+    if params["proxy"]:
+        os.environ["http_proxy"] = os.environ["https_proxy"] = params["proxy"]
+    response, info = fetch_url(module, url, timeout=params["timeout"], force=True)
+    if info.get("status") != 200 or response is None:
+        fail(
+            module,
+            "key_download",
+            "Could not fetch the key from %s: HTTP %s, %s" % (url, info.get("status"), info.get("msg")),
+            "check nvidia_container_toolkit_gpg_key_url and the proxy, or give the key inline or as a file",
+        )
+    return response.read()
+
+
+def read_file(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def write_file(module, path, data):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".gpufleet-")
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(data)
+    os.chmod(temporary, 0o644)
+    module.atomic_move(temporary, path)
+    os.chmod(path, 0o644)
+
+
+def needs_write(path, data):
+    """True when `path` is missing, holds other bytes, or is not mode 0644 (apt reads it as `_apt`)."""
+    return read_file(path) != data or (os.stat(path).st_mode & 0o777) != 0o644
+
+
+def describe_keyring(data):
+    if data is None:
+        return ""
+    try:
+        keys = "".join("key %s\n" % fingerprint for fingerprint in primary_fingerprints(data))
+        return "%s(%d bytes)\n" % (keys, len(data))
+    except KeyringError as exc:
+        return "(unreadable keyring: %s)\n" % exc
+
+
+def run_module():
+    module = AnsibleModule(
+        argument_spec=dict(
+            base_url=dict(type="str", default=DEFAULT_BASE_URL),
+            channel=dict(type="str", default="stable", choices=["stable", "experimental"]),
+            architecture=dict(type="str", required=True),
+            key_url=dict(type="str"),
+            key_content=dict(type="str", no_log=False),
+            fingerprint=dict(type="str", default="C95B321B61E88C1809C4F759DDCAE044F796ECB0"),
+            keyring=dict(type="path", default="/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg"),
+            source_file=dict(type="path", default="/etc/apt/sources.list.d/nvidia-container-toolkit.list"),
+            packages=dict(type="list", elements="str", default=list(TOOLKIT_PACKAGES)),
+            version=dict(type="str"),
+            proxy=dict(type="str"),
+            validate_certs=dict(type="bool", default=True),
+            timeout=dict(type="int", default=30),
+            cleanup_leftovers=dict(type="bool", default=True),
+            backup_dir=dict(type="path", default="/var/backups/gpufleet/nvidia-container-toolkit"),
+            update_cache=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    run_env = {"LC_ALL": "C", "LANG": "C", "DEBIAN_FRONTEND": "noninteractive"}
+
+    def run(argv):
+        return module.run_command(argv, environ_update=run_env)
+
+    # 1. The key: pinned before apt sees it.
+    try:
+        fingerprint = normalize_fingerprint(params["fingerprint"])
+        keyring_data = check_pinned(fetch_key(module), fingerprint)
+    except KeyringError as exc:
+        fail(
+            module,
+            "fingerprint",
+            "Refusing the repository key: %s" % exc,
+            "use the key whose fingerprint is pinned, or change nvidia_container_toolkit_gpg_fingerprint "
+            "after verifying the new key out of band",
+        )
+
+    uri = repository_uri(params["base_url"], params["channel"], params["architecture"])
+    line = source_line(params["base_url"], params["channel"], params["architecture"], params["keyring"])
+    source_data = source_file_content(line).encode("utf-8")
+    queried = list(params["packages"]) + [name for name in LEGACY_PACKAGES if name not in params["packages"]]
+
+    # 2. Trial run in a private directory: nothing on the host changes when the repository is broken.
+    workdir = tempfile.mkdtemp(prefix="gpufleet-nvidia-repo-")
+    try:
+        try:
+            found, index_names = repo_apt.probe(
+                run,
+                workdir,
+                keyring_data,
+                lambda path: source_line(params["base_url"], params["channel"], params["architecture"], path),
+                uri,
+                queried,
+                params["proxy"],
+            )
+        except repo_apt.RepositoryError as exc:
+            fail(
+                module,
+                exc.cause,
+                "Nothing was changed on the host. " + exc.message,
+                exc.hint,
+                rc=exc.rc,
+                stdout=exc.stdout,
+                stderr=exc.stderr,
+            )
+        problem = missing_version(found, params["packages"], params["version"])
+        if problem:
+            fail(
+                module,
+                "version",
+                "Nothing was changed on the host: %s (architecture %s)" % (problem, params["architecture"]),
+                "set nvidia_container_toolkit_version to one of the listed versions",
+                versions=found,
+            )
+        probe_lists = os.path.join(workdir, "lists")
+
+        # 3. Plan.
+        keyring_before = read_file(params["keyring"])
+        keyring_changed = needs_write(params["keyring"], keyring_data)
+        source_before = read_file(params["source_file"])
+        source_changed = needs_write(params["source_file"], source_data)
+        planned, warnings = ([], [])
+        if params["cleanup_leftovers"]:
+            planned, warnings = leftovers_mod.plan(ETC_APT, params["source_file"], params["base_url"], fingerprint)
+        cache_current = repo_apt.host_cache_current(probe_lists, index_names)
+
+        # 4. Apply.
+        if module.check_mode:
+            removed = [leftover.as_dict() for leftover in planned]
+        else:
+            removed = leftovers_mod.apply(planned, params["backup_dir"])
+            if keyring_changed:
+                write_file(module, params["keyring"], keyring_data)
+            if source_changed:
+                write_file(module, params["source_file"], source_data)
+        cache_updated = False
+        if (
+            not module.check_mode
+            and params["update_cache"]
+            and (source_changed or keyring_changed or not cache_current)
+        ):
+            try:
+                repo_apt.update(run, repo_apt.apt_options(params["source_file"], proxy=params["proxy"]), uri)
+            except repo_apt.RepositoryError as exc:
+                os.remove(params["source_file"])
+                fail(
+                    module,
+                    exc.cause,
+                    "Removed %s again so the host's apt keeps working. %s" % (params["source_file"], exc.message),
+                    exc.hint,
+                    rc=exc.rc,
+                    stdout=exc.stdout,
+                    stderr=exc.stderr,
+                )
+            cache_updated = True
+            cache_current = repo_apt.host_cache_current(probe_lists, index_names)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    messages = [leftovers_mod.describe(result, module.check_mode) for result in removed] + warnings
+    changed = keyring_changed or source_changed or bool(removed)
+    diff = [
+        dict(
+            before_header=params["source_file"],
+            after_header=params["source_file"],
+            before=(source_before or b"").decode("utf-8", "replace"),
+            after=source_data.decode("utf-8"),
+        ),
+        dict(
+            before_header=params["keyring"],
+            after_header=params["keyring"],
+            before=describe_keyring(keyring_before),
+            after=describe_keyring(keyring_data),
+        ),
+    ] + [
+        dict(
+            before_header=item["path"],
+            after_header=item["path"],
+            before="%s\n" % item["path"],
+            after="(%s: %s)\n" % (item["action"], item["reason"]),
+        )
+        for item in removed
+    ]
+    module.exit_json(
+        changed=changed,
+        keyring=dict(path=params["keyring"], fingerprint=fingerprint, changed=keyring_changed),
+        source=dict(path=params["source_file"], line=line, changed=source_changed),
+        leftovers=removed,
+        messages=messages,
+        versions=found,
+        cache_current=cache_current,
+        cache_updated=cache_updated,
+        diff=diff,
+    )
+
+
+def main():
+    run_module()
+
+
+if __name__ == "__main__":
+    main()
