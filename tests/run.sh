@@ -73,7 +73,7 @@ stage_molecule() {
   local testbed_args=(--arch amd64) entry scenario platform wanted
   wanted="${GPUFLEET_SCENARIOS:-}"
   for entry in "${all_scenarios[@]}"; do
-    [[ "$entry" == *:arm64* ]] && testbed_args+=(--arch arm64)
+    [[ "$entry" == *arm64* ]] && testbed_args+=(--arch arm64)
   done
   if ! env_file="$(python3 tests/testbed/testbed.py up "${testbed_args[@]}")"; then
     record "testbed up" FAILED 0

@@ -16,6 +16,7 @@ debian_packages=(
   dpkg-dev
   gnupg              # signs the fixture repository with a throwaway key
   git
+  openssh-client     # the fleet scenario reaches its test hosts over SSH
   python3-venv
   shellcheck         # ansible-test sanity checks the shell scripts only when it is there
 )
