@@ -24,7 +24,7 @@ description:
     C(nvidia-container-runtime.list), lists pointing only at NVIDIA's repositories, the pinned key in
     C(/etc/apt/trusted.gpg) or C(trusted.gpg.d)), each backed up into O(backup_dir) first.
   - Does not install packages; it reports the versions the repository offers.
-author: gpufleet maintainers
+author: gpufleet maintainers (@gpufleet)
 options:
   base_url:
     description: Repository root, NVIDIA's or a mirror that keeps NVIDIA's layout and signature.
@@ -91,11 +91,15 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return changed status prediction without modifying target.
     details: The key download and the trial run in a private directory happen in check mode too; nothing is written.
   diff_mode:
     support: full
+    description: Returns the keyring and source file before and after.
   platform:
+    support: full
     platforms: debian
+    description: Debian and Ubuntu hosts with apt.
 notes:
   - Needs C(apt-get) and C(apt-cache) on the host; gpg is not needed (keys are parsed in Python).
 seealso:
@@ -259,7 +263,7 @@ def run_module():
             base_url=dict(type="str", default=DEFAULT_BASE_URL),
             channel=dict(type="str", default="stable", choices=["stable", "experimental"]),
             architecture=dict(type="str", required=True),
-            key_url=dict(type="str"),
+            key_url=dict(type="str", no_log=False),  # a public URL, not a secret
             key_content=dict(type="str", no_log=False),
             fingerprint=dict(type="str", default="C95B321B61E88C1809C4F759DDCAE044F796ECB0"),
             keyring=dict(type="path", default="/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg"),

@@ -39,7 +39,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 def run(argv):
-    process = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, LC_ALL="C"))
+    process = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, LC_ALL="C"), check=False)
     return process.returncode, process.stdout, process.stderr
 
 
