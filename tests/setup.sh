@@ -32,6 +32,15 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# containerd's shim does not start under Debian 12's qemu 7.2 ("invalid argument"), so emulated arm64 test hosts
+# could install Docker but never run a container; qemu 10 from bookworm-backports runs it.
+if grep -q '^VERSION_CODENAME=bookworm' /etc/os-release && ! dpkg-query -W -f='${Version}' qemu-user 2>/dev/null | grep -q bpo; then
+  echo "setup: installing qemu-user-static from bookworm-backports"
+  echo "deb http://deb.debian.org/debian bookworm-backports main" >/etc/apt/sources.list.d/gpufleet-testbed-backports.list
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-user-static >/dev/null
+fi
+
 requirements_hash="$(sha256sum "$repo_root/requirements/test.txt" "$repo_root/requirements/controller.txt" | sha256sum | cut -c1-16)"
 if [[ ! -x "$venv/bin/python" ]] || [[ "$(cat "$venv/.requirements-hash" 2>/dev/null)" != "$requirements_hash" ]]; then
   echo "setup: creating the Python environment in $venv"

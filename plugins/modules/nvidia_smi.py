@@ -59,6 +59,11 @@ options:
   runtime:
     description: Value of C(docker run --runtime), for example V(nvidia); left out when not set.
     type: str
+  network:
+    description:
+      - Value of C(docker run --network) when O(container_image) is set; left out when not set.
+      - nvidia-smi needs no network, so V(none) keeps the verification container off every network.
+    type: str
   docker_bin:
     description: Docker CLI to run with O(container_image).
     type: str
@@ -279,6 +284,7 @@ ARGUMENT_SPEC = dict(
     timeout=dict(type="int"),
     expect=dict(type="dict", options=EXPECT_SPEC),
     fail_on_mismatch=dict(type="bool", default=True),
+    network=dict(type="str"),
 )
 XML_QUERY = ["nvidia-smi", "-q", "-x"]
 
@@ -289,6 +295,8 @@ def build_command(params):
         argv = [params["docker_bin"], "run", "--rm", "--gpus", params["gpus"]]
         if params["runtime"]:
             argv += ["--runtime", params["runtime"]]
+        if params["network"]:
+            argv += ["--network", params["network"]]
         return argv + [params["container_image"]] + XML_QUERY
     return [params["nvidia_smi_bin"]] + XML_QUERY[1:]
 

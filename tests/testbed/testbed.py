@@ -52,7 +52,11 @@ IMAGE_REPO = "gpufleet-testbed/debian"
 # Bump when the way images are built changes, so caches built the old way are not reused.
 IMAGE_RECIPE_VERSION = "4"
 # Bump when only the way a cached rootfs becomes an image changes (no new debootstrap needed).
-IMAGE_LOADER_VERSION = "2"
+IMAGE_LOADER_VERSION = "4"
+# qemu-user cannot emulate what runc and nsenter do with namespaces (setns from a multi-threaded process, runc's
+# clone dance), so emulated test hosts get the machine's own runc and nsenter, run natively, ahead on PATH. Everything
+# else in the host, dockerd and containerd included, stays the foreign architecture's own.
+NATIVE_EMULATION_AIDS = {"/usr/sbin/runc": "usr/local/sbin/runc", "/usr/bin/nsenter": "usr/local/bin/nsenter"}
 
 
 def log(message):
@@ -114,13 +118,26 @@ def engine_stop(args=None):
 
 
 def ensure_foreign_arch(arch):
-    """Register qemu for arm64 binaries, as TESTBED.md measured (binfmt_misc + qemu-user-static)."""
+    """Register qemu for arm64 binaries (binfmt_misc), as TESTBED.md measured.
+
+    Registered anew from the installed qemu's own binfmt.d line: entries carry the F flag, which keeps the
+    interpreter that was installed at registration open, so an upgraded qemu is used only once registered again.
+    """
     if arch == host_dpkg_arch():
         return
     qemu = {"arm64": "qemu-aarch64", "amd64": "qemu-x86_64"}[arch]
     if not os.path.exists("/proc/sys/fs/binfmt_misc/status"):
         run(["mount", "-t", "binfmt_misc", "binfmt_misc", "/proc/sys/fs/binfmt_misc"])
-    if not os.path.exists("/proc/sys/fs/binfmt_misc/" + qemu):
+    entry = "/proc/sys/fs/binfmt_misc/" + qemu
+    conf = "/usr/lib/binfmt.d/%s.conf" % qemu
+    if os.path.exists(conf):
+        if os.path.exists(entry):
+            with open(entry, "w") as handle:
+                handle.write("-1")
+        with open(conf) as source, open("/proc/sys/fs/binfmt_misc/register", "w") as register:
+            register.write(source.read().strip())
+        log("registered %s from %s" % (qemu, conf))
+    elif not os.path.exists(entry):
         run(["update-binfmts", "--enable", qemu])
 
 
@@ -212,16 +229,45 @@ def ensure_image(release, arch):
     return tag
 
 
+def emulation_aids_layer(directory):
+    """A tar layer with native runc and nsenter and the shared libraries they load; returns its path."""
+    layer = os.path.join(directory, "emulation-aids.tar")
+    libraries = set()
+    for program in NATIVE_EMULATION_AIDS:
+        listing = subprocess.run(["ldd", program], capture_output=True, text=True, check=True).stdout
+        for line in listing.splitlines():
+            path = line.split("=>")[-1].split("(")[0].strip()
+            if path.startswith("/"):
+                libraries.add(path)
+    with tarfile.open(layer, "w") as archive:
+        for program, target in NATIVE_EMULATION_AIDS.items():
+            archive.add(os.path.realpath(program), arcname=target)
+        for library in sorted(libraries):
+            # Debian's /lib is a link to usr/lib: a layer entry under lib/ would replace the link with a folder.
+            target = library.lstrip("/")
+            if target.startswith("lib/"):
+                target = "usr/" + target
+            archive.add(os.path.realpath(library), arcname=target)
+    return layer
+
+
 def load_image(rootfs_tarball, tag, arch, inputs):
     """Load the rootfs as a one-layer image whose config names its real architecture.
 
     `docker import --platform` leaves the architecture at the engine's own on Docker 20.10, and an arm64 image that
     says amd64 would hide exactly the mistakes the arm64 scenarios exist to catch.
     """
-    digest = hashlib.sha256()
-    with open(rootfs_tarball, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    layers = [rootfs_tarball]
+    scratch = tempfile.mkdtemp(prefix="gpufleet-layers-", dir=CACHE_DIR)
+    if arch != host_dpkg_arch():
+        layers.append(emulation_aids_layer(scratch))
+    diff_ids = []
+    for layer in layers:
+        digest = hashlib.sha256()
+        with open(layer, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        diff_ids.append("sha256:" + digest.hexdigest())
     config = {
         "architecture": arch,
         "os": "linux",
@@ -233,14 +279,18 @@ def load_image(rootfs_tarball, tag, arch, inputs):
                 "gpufleet.testbed.note": "test host, not a real server",
             },
         },
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + digest.hexdigest()]},
-        "history": [{"created_by": "gpufleet testbed: debootstrap --variant=minbase"}],
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": [
+            {"created_by": "gpufleet testbed: debootstrap --variant=minbase"},
+            {"created_by": "gpufleet testbed: native runc and nsenter for emulated hosts"},
+        ][: len(layers)],
     }
     if arch == "arm64":
         config["variant"] = "v8"
     config_bytes = json.dumps(config, sort_keys=True).encode()
     config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
-    manifest = json.dumps([{"Config": config_name, "RepoTags": [tag], "Layers": ["layer/layer.tar"]}]).encode()
+    layer_names = ["layer%d/layer.tar" % number for number in range(len(layers))]
+    manifest = json.dumps([{"Config": config_name, "RepoTags": [tag], "Layers": layer_names}]).encode()
     log("loading %s (%s) into the engine" % (tag, arch))
     loader = subprocess.Popen(["docker", "load", "-q"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     with tarfile.open(fileobj=loader.stdin, mode="w|") as archive:
@@ -248,8 +298,10 @@ def load_image(rootfs_tarball, tag, arch, inputs):
             member = tarfile.TarInfo(name)
             member.size = len(payload)
             archive.addfile(member, io.BytesIO(payload))
-        archive.add(rootfs_tarball, arcname="layer/layer.tar")
+        for layer, name in zip(layers, layer_names):
+            archive.add(layer, arcname=name)
     loader.stdin.close()
+    shutil.rmtree(scratch, ignore_errors=True)
     if loader.wait() != 0:
         raise SystemExit("testbed: docker load of %s failed" % tag)
 
@@ -297,6 +349,8 @@ def cuda_image_up(arch):
 
 def cmd_up(args):
     engine_start()
+    for arch in args.arch:
+        ensure_foreign_arch(arch)
     env = {"GPUFLEET_TESTBED_CACHE": CACHE_DIR}
     for arch in args.arch:
         env["GPUFLEET_IMAGE_%s" % arch.upper()] = ensure_image(args.release, arch)
