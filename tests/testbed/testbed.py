@@ -64,7 +64,9 @@ def log(message):
 
 
 def run(argv, **kwargs):
+    """Run a step; its chatter goes to stderr, as stdout carries `up`'s answer (the env file's path)."""
     log("$ " + " ".join(argv))
+    kwargs.setdefault("stdout", sys.stderr)
     return subprocess.run(argv, check=True, **kwargs)
 
 
@@ -391,6 +393,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if getattr(args, "arch", None) is None and args.command == "up":
         args.arch = ["amd64"]
+    if getattr(args, "arch", None):
+        args.arch = list(dict.fromkeys(args.arch))  # each architecture once, in the order given
     args.func(args)
 
 
