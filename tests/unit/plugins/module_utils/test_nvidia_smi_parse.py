@@ -22,7 +22,7 @@ def test_corpus_has_every_form_and_error():
 def test_corpus_output_parses_to_what_its_meta_expects(case):
     _name, meta, output = case
     expected = meta["expected"]
-    result = parse(output)
+    result = parse(output, fields=meta.get("fields"))
     assert result["source_format"] == meta["format"]
     assert result["gpu_count"] == expected["gpu_count"]
     assert result["driver_version"] == expected["driver_version"]
@@ -39,7 +39,8 @@ def test_corpus_output_parses_to_what_its_meta_expects(case):
 @pytest.mark.parametrize("case", OUTPUT_CASES, ids=case_id)
 def test_corpus_output_parses_the_same_when_the_format_is_named(case):
     _name, meta, output = case
-    assert parse(output, meta["format"]) == parse(output)
+    fields = meta.get("fields")
+    assert parse(output, meta["format"], fields=fields) == parse(output, fields=fields)
 
 
 def test_table_reads_every_column_of_a_gpu_row():
@@ -146,6 +147,30 @@ def test_query_text_cut_before_any_gpu_is_an_error():
         parse(QUERY.split("GPU 00000000", maxsplit=1)[0])
 
 
+def test_query_text_capture_reads_a_whole_real_log():
+    gpu = parse(output_of("tesla_t4_query_530"))["gpus"][0]
+    assert (gpu["uuid"], gpu["bus_id"], gpu["memory_used_mib"], gpu["temperature_c"]) == (
+        "GPU-c1d02d08-2915-752a-ef58-a46a0718a45d", "00000000:00:08.0", 31, 38)  # fmt: skip
+    # 530 still says "Power Readings/Power Limit"; a T4 has no MIG, so N/A must stay unknown, not "disabled"
+    assert (gpu["power_draw_w"], gpu["power_limit_w"], gpu["mig_mode"]) == (14.04, 70.0, None)
+
+
+def test_headerless_csv_capture_reads_every_uuid_in_order():
+    result = parse(output_of("a800_x8_csv_noheader"), fields=["index", "name", "uuid", "memory.total"])
+    assert [gpu["index"] for gpu in result["gpus"]] == list(range(8))
+    assert (result["gpus"][0]["uuid"], result["gpus"][7]["uuid"]) == (
+        "GPU-12845128-f0d6-bc49-c86d-696e956dd9b0", "GPU-0d208f82-9a0e-c478-23f1-d239178fc2cb")  # fmt: skip
+
+
+def test_arm64_tables_keep_the_pci_domain_and_power_cap():
+    grace_hopper = parse(output_of("gh200_table_535"))["gpus"][0]
+    assert (grace_hopper["bus_id"], grace_hopper["power_draw_w"], grace_hopper["power_limit_w"]) == (
+        "00000009:01:00.0", 106, 900)  # fmt: skip
+    graviton = parse(output_of("t4g_table_570"))["gpus"][0]
+    assert (graviton["bus_id"], graviton["persistence_mode"], graviton["mig_mode"]) == (
+        "00000000:00:1F.0", "enabled", None)  # fmt: skip
+
+
 def cut(text, fraction):
     return text[: int(len(text) * fraction)]
 
@@ -193,3 +218,6 @@ def test_detect_format_names_each_form():
     assert detect_format(output_of("sim_h100_list")) == "list"
     assert detect_format(output_of("a100_40gb_table_450")) == "table"
     assert detect_format(output_of("a100_80gb_x8_csv_570")) == "csv"
+    assert detect_format(output_of("tesla_t4_query_530")) == "query"
+    assert detect_format(output_of("a800_x8_csv_noheader")) == "csv"
+    assert detect_format(output_of("tesla_t4_table_470")) == "table"
