@@ -9,9 +9,9 @@ Keys are throwaway ones made per test session by the gpg on this machine; gpg's 
 
 import os
 import shutil
-import subprocess
 
 import pytest
+from throwaway_gpg import gpg, make_signing_key
 
 from ansible_collections.gpufleet.containers.plugins.module_utils._apt_keyring import (
     KeyringError,
@@ -26,15 +26,8 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._apt_keyring i
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg is the reference implementation")
 
 
-def gpg(home, *args, **kwargs):
-    env = dict(os.environ, GNUPGHOME=str(home), LC_ALL="C")
-    return subprocess.run(
-        ["gpg", "--batch", "--quiet"] + list(args), env=env, check=True, capture_output=True, **kwargs
-    )
-
-
 def gpg_fingerprints(home, path):
-    listing = gpg(home, "--with-colons", "--show-keys", str(path)).stdout.decode()
+    listing = gpg(home, "--with-colons", "--show-keys", str(path)).decode()
     fingerprints, primary = [], False
     for line in listing.splitlines():
         fields = line.split(":")
@@ -53,17 +46,7 @@ def keys(tmp_path_factory):
     os.chmod(home, 0o700)
     made = {}
     for name, algorithm in (("rsa", "rsa2048"), ("ed", "ed25519")):
-        gpg(
-            home,
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            "%s <%s@example.invalid>" % (name, name),
-            algorithm,
-            "sign",
-            "never",
-        )
-        armored = gpg(home, "--armor", "--export", "%s@example.invalid" % name).stdout
+        armored = gpg(home, "--armor", "--export", make_signing_key(home, name, algorithm))
         armored_path = home / ("%s.asc" % name)
         armored_path.write_bytes(armored)
         binary_path = home / ("%s.gpg" % name)
@@ -145,7 +128,7 @@ def test_secret_key_material_is_refused(keys):
         keys["home"], "--pinentry-mode", "loopback", "--passphrase", "", "--export-secret-keys", "ed@example.invalid"
     )
     with pytest.raises(KeyringError, match="SECRET"):
-        primary_fingerprints(secret.stdout)
+        primary_fingerprints(secret)
 
 
 @pytest.mark.parametrize("text", ["DDCAE044F796ECB0", "C95B321B61E88C1809C4F759DDCAE044F796ECBZ", ""])

@@ -16,6 +16,7 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from throwaway_gpg import gpg, make_signing_key
 
 from ansible_collections.gpufleet.containers.plugins.module_utils import _nvidia_repo_apt as repo_apt
 from ansible_collections.gpufleet.containers.plugins.module_utils._apt_keyring import to_binary
@@ -43,23 +44,8 @@ def run(argv):
     return process.returncode, process.stdout, process.stderr
 
 
-def gpg(home, *args):
-    env = dict(os.environ, GNUPGHOME=str(home), LC_ALL="C")
-    return subprocess.run(["gpg", "--batch", "--quiet"] + list(args), env=env, check=True, capture_output=True)
-
-
 def make_key(home, name):
-    gpg(
-        home,
-        "--passphrase",
-        "",
-        "--quick-gen-key",
-        "%s <%s@example.invalid>" % (name, name),
-        "ed25519",
-        "sign",
-        "never",
-    )
-    return to_binary(gpg(home, "--armor", "--export", "%s@example.invalid" % name).stdout)
+    return to_binary(gpg(home, "--armor", "--export", make_signing_key(home, name)))
 
 
 def publish(root, channel, architecture, home, signer, packages=TOOLKIT_PACKAGES):
