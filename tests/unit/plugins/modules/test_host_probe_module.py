@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpufleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run host_probe's main() with real argument handling; only dpkg and systemctl are answered by canned output."""
+
+import base64
+import json
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.gpufleet.containers.plugins.modules import host_probe
+
+SYSTEMCTL = "LoadState=loaded\nActiveState=active\nUnitFileState=enabled\n"
+DPKG = "docker.io\tii \t20.10.24+dfsg1-1+deb12u1+b6\tamd64\n"
+
+
+class Host:
+    """Answers each command by its first word; records what ran."""
+
+    def __init__(self, answers, missing=()):
+        self.answers, self.missing, self.calls = answers, missing, []
+
+    def install(self, monkeypatch):
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", self.run_command)
+        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", self.get_bin_path)
+
+    def run_command(self, argv, **kwargs):
+        assert kwargs["environ_update"]["LC_ALL"] == "C"
+        self.calls.append(argv)
+        return self.answers[argv[0]]
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return None if name in self.missing else "/usr/bin/" + name
+
+
+def run_main(args, capsys):
+    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
+        host_probe.main()
+    result = json.loads(capsys.readouterr().out)
+    result["_exit"] = exit_info.value.code
+    return result
+
+
+def test_one_call_answers_packages_units_files_and_space(monkeypatch, capsys, tmp_path):
+    answers = {"dpkg": (0, "amd64\n", ""), "dpkg-query": (1, DPKG, "no packages"), "systemctl": (0, SYSTEMCTL, "")}
+    host = Host(answers)
+    host.install(monkeypatch)
+    daemon_json = tmp_path / "daemon.json"
+    daemon_json.write_text('{"live-restore": true}\n')
+    args = {
+        "packages": ["docker.io", "docker-ce"],
+        "units": ["docker.service"],
+        "paths": [str(tmp_path / "snap-docker")],
+        "read": [str(daemon_json)],
+        "free_space_path": str(tmp_path / "docker"),
+        "_ansible_check_mode": True,
+    }
+    result = run_main(args, capsys)
+    assert result["_exit"] == 0 and result["changed"] is False
+    # Three commands for everything: the architecture, every package, every unit.
+    assert [argv[0] for argv in host.calls] == ["dpkg", "dpkg-query", "systemctl"]
+    assert result["dpkg_architecture"] == "amd64"
+    assert result["packages"]["docker.io"]["installed"] is True
+    assert result["packages"]["docker-ce"]["installed"] is False
+    assert result["units"]["docker.service"]["active_state"] == "active"
+    assert result["paths"][str(tmp_path / "snap-docker")] == {"exists": False}
+    assert base64.b64decode(result["paths"][str(daemon_json)]["content"]) == b'{"live-restore": true}\n'
+    assert result["free_space"]["measured_at"] == str(tmp_path)
+
+
+def test_a_broken_dpkg_database_fails_with_the_fix(monkeypatch, capsys):
+    answers = {"dpkg": (0, "amd64\n", ""), "dpkg-query": (2, "", "dpkg: error: dpkg status database is locked")}
+    Host(answers).install(monkeypatch)
+    result = run_main({"packages": ["docker.io"]}, capsys)
+    assert result["_exit"] == 1
+    assert "database is locked" in result["msg"] and "dpkg --configure -a" in result["msg"]
+
+
+def test_units_without_systemd_fail_and_say_so(monkeypatch, capsys):
+    Host({"dpkg": (0, "amd64\n", "")}, missing=("systemctl",)).install(monkeypatch)
+    result = run_main({"units": ["docker.service"]}, capsys)
+    assert result["_exit"] == 1
+    assert result["msg"] == "systemctl not found: the units docker.service need systemd on the host"
+
+
+def test_a_file_too_big_to_read_fails_naming_it(monkeypatch, capsys, tmp_path):
+    Host({"dpkg": (0, "amd64\n", "")}).install(monkeypatch)
+    result = run_main({"read": [str(tmp_path)]}, capsys)
+    assert result["_exit"] == 1
+    assert result["msg"] == "Cannot read %s: %s is a directory, not a file: it cannot be read" % (tmp_path, tmp_path)
