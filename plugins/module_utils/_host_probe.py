@@ -83,7 +83,7 @@ def parse_systemctl_show(stdout, units):
     systemctl prints one block per unit, in the order asked, separated by an empty line; a unit that does not exist
     still gets a block (LoadState=not-found).
     """
-    blocks = [block for block in stdout.strip("\n").split("\n\n")] if stdout.strip() else []
+    blocks = stdout.strip("\n").split("\n\n") if stdout.strip() else []
     if len(blocks) != len(units):
         raise ProbeError(
             "systemctl show answered %d block(s) for %d unit(s): %r" % (len(blocks), len(units), stdout[:500])

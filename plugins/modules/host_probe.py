@@ -29,8 +29,8 @@ options:
     elements: str
     default: []
   units:
-    description: systemd units to look up, for example V(docker.service). A unit that does not exist has
-      RV(units.NAME.load_state) C(not-found).
+    description: systemd units to look up, for example V(docker.service). A unit that does not exist has the
+      C(load_state) C(not-found) in RV(units).
     type: list
     elements: str
     default: []
@@ -42,7 +42,7 @@ options:
   read:
     description:
       - Files whose content to return, base64-encoded, in RV(paths). They are looked at as O(paths) are, so they need
-        not be listed twice. A missing file is reported with RV(paths.PATH.exists=false), not as an error.
+        not be listed twice. A missing file is reported with C(exists=false) in RV(paths), not as an error.
       - Meant for small configuration files; a file over 1 MiB fails the module.
     type: list
     elements: path
