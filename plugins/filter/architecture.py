@@ -1,42 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpufleet maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Architecture name filters, so roles and playbooks share module_utils/_architecture.py."""
+"""Architecture name filters, so roles and playbooks share module_utils/_architecture.py.
+
+Three filters in one file: each is documented in the YAML file named after it (dpkg_arch.yml, kernel_arch.yml,
+oci_platform.yml), which is where ansible-doc looks for filters that share a file.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-DOCUMENTATION = r"""
-name: dpkg_arch
-short_description: Architecture name as dpkg and NVIDIA's repository spell it
-version_added: 0.1.0
-description:
-  - Turns C(x86_64), C(aarch64), C(linux/arm64/v8) or C(arm64) into C(amd64) or C(arm64).
-  - Fails with the reason for architectures the collection does not support (armhf, ppc64el, s390x).
-  - The same plugin file also provides C(kernel_arch) (C(x86_64), C(aarch64)) and C(oci_platform) (C(linux/arm64)).
-options:
-  _input:
-    description: An architecture name in any of the spellings above.
-    type: str
-    required: true
-  strict:
-    description: When false, an unsupported name is returned unchanged instead of failing.
-    type: bool
-    default: true
-"""
-
-EXAMPLES = r"""
-- name: Pick the repository folder for this host
-  ansible.builtin.debug:
-    msg: "{{ ansible_facts.architecture | gpufleet.containers.dpkg_arch }}"  # amd64 or arm64
-"""
-
-RETURN = r"""
-_value:
-  description: The dpkg architecture name.
-  type: str
-"""
 
 from ansible.errors import AnsibleFilterError
 
