@@ -146,6 +146,9 @@ def playbook(workdir, inventory, path, label):
     env.update(
         ANSIBLE_HOST_KEY_CHECKING="False",
         ANSIBLE_NOCOLOR="1",
+        # Per-task times at the end of each log: where a no-op run spends its time.
+        ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
+        PROFILE_TASKS_TASK_OUTPUT_LIMIT="10",
         # What molecule/_shared/prepare_gpu_host.yml reads from molecule's environment.
         MOLECULE_PROJECT_DIRECTORY=ROOT,
         MOLECULE_EPHEMERAL_DIRECTORY=workdir,
@@ -167,6 +170,16 @@ def playbook(workdir, inventory, path, label):
     for host, counts in RECAP.findall(result.stdout):
         recap[host] = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counts)}
     return seconds, result.returncode, recap
+
+
+def slowest_tasks(log_path):
+    """The profile_tasks summary at the end of a run's log: [(seconds, task name)], slowest first."""
+    with open(log_path) as handle:
+        text = handle.read()
+    return [
+        (float(seconds), name.strip())
+        for name, seconds in re.findall(r"^(.+?) -+ ([0-9.]+)s$", text.split("=" * 20)[-1], re.MULTILINE)
+    ]
 
 
 def prepare_hosts(workdir, inventory, ssh, label):
@@ -248,6 +261,7 @@ def measure_fleet(workdir, count):
         log("%d host(s): no-op rerun %.0f s (exit %d)" % (count, noop, noop_rc))
         first = noop_recap.get(names[0], {})
         return {
+            "slowest": slowest_tasks(os.path.join(workdir, label + "-noop.log")),
             "hosts": count,
             "cold": cold,
             "cold_ok": cold_rc == 0,
@@ -293,6 +307,11 @@ def print_report(floor, fleets):
                 "" if row["cold_ok"] and row["noop_ok"] else "   (a run failed: see the logs)",
             )
         )
+    print()
+    for row in fleets:
+        print("Slowest tasks of the no-op rerun, %d host(s) (profile_tasks):" % row["hosts"])
+        for seconds, name in row["slowest"]:
+            print("  %6.2f s  %s" % (seconds, name))
     print()
     print("Goals (issue 6): cold converge of one host <= 1.3 x floor; no-op rerun <= 15% of the cold converge.")
     print("GPU simulated (%s); apt downloads come from deb.debian.org and the fixture repository." % SIM_PROFILE)
