@@ -10,9 +10,11 @@ trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/gpufleet/containers"
 mkdir -p "$dest"
 
-# Only what git would ship (tracked, plus new files not ignored); the collections link would recurse.
+# Only what git would ship (tracked, plus new files not ignored; files deleted but not yet committed left out); the
+# collections link would recurse. ($1 in single quotes is the inner sh's.)
+# shellcheck disable=SC2016
 (cd "$repo_root" && git ls-files -z --cached --others --exclude-standard | grep -zv '^collections/' |
-  xargs -0 -I{} sh -c 'test -e "{}" && echo "{}"' | tar -c -T - -f -) | tar -x -C "$dest"
+  xargs -0 -I{} sh -c 'if test -e "$1"; then echo "$1"; fi' _ {} | tar -c -T - -f -) | tar -x -C "$dest"
 
 cache="$HOME/.ansible/test/cache"
 mkdir -p "$cache"
