@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """How long site.yml takes on the testbed, against the floor of doing it by hand. Figures only, nothing asserted.
 
-Not part of the test suite: it converges 1 + 1 + 4 + 8 fresh test hosts (about 25 minutes on 2 cores). Run it from
+Not part of the test suite: it converges 1 + 1 + 4 + 8 fresh test hosts (about 10 minutes on 2 cores). Run it from
 the repository root, testbed up:
 
     python3 tests/testbed/testbed.py up && source ~/.cache/gpufleet-testbed/testbed.env
