@@ -4,11 +4,9 @@
 """Run host_probe's main() with real argument handling; only dpkg and systemctl are answered by canned output."""
 
 import base64
-import json
 
-import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from fake_commands import Commands
+from fake_commands import run_main as run_module_main
 
 from ansible_collections.gpufleet.containers.plugins.modules import host_probe
 
@@ -16,36 +14,13 @@ SYSTEMCTL = "LoadState=loaded\nActiveState=active\nUnitFileState=enabled\n"
 DPKG = "docker.io\tii \t20.10.24+dfsg1-1+deb12u1+b6\tamd64\n"
 
 
-class Host:
-    """Answers each command by its first word; records what ran."""
-
-    def __init__(self, answers, missing=()):
-        self.answers, self.missing, self.calls = answers, missing, []
-
-    def install(self, monkeypatch):
-        monkeypatch.setattr(basic.AnsibleModule, "run_command", self.run_command)
-        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", self.get_bin_path)
-
-    def run_command(self, argv, **kwargs):
-        assert kwargs["environ_update"]["LC_ALL"] == "C"
-        self.calls.append(argv)
-        return self.answers[argv[0]]
-
-    def get_bin_path(self, name, required=False, opt_dirs=None):
-        return None if name in self.missing else "/usr/bin/" + name
-
-
 def run_main(args, capsys):
-    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
-        host_probe.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_exit"] = exit_info.value.code
-    return result
+    return run_module_main(host_probe, args, capsys)
 
 
 def test_one_call_answers_packages_units_files_and_space(monkeypatch, capsys, tmp_path):
     answers = {"dpkg": (0, "amd64\n", ""), "dpkg-query": (1, DPKG, "no packages"), "systemctl": (0, SYSTEMCTL, "")}
-    host = Host(answers)
+    host = Commands(by_command=answers)
     host.install(monkeypatch)
     daemon_json = tmp_path / "daemon.json"
     daemon_json.write_text('{"live-restore": true}\n')
@@ -61,6 +36,7 @@ def test_one_call_answers_packages_units_files_and_space(monkeypatch, capsys, tm
     assert result["_exit"] == 0 and result["changed"] is False
     # Three commands for everything: the architecture, every package, every unit.
     assert [argv[0] for argv in host.calls] == ["dpkg", "dpkg-query", "systemctl"]
+    assert all(environ["LC_ALL"] == "C" for environ in host.environ)
     assert result["dpkg_architecture"] == "amd64"
     assert result["packages"]["docker.io"]["installed"] is True
     assert result["packages"]["docker-ce"]["installed"] is False
@@ -72,21 +48,27 @@ def test_one_call_answers_packages_units_files_and_space(monkeypatch, capsys, tm
 
 def test_a_broken_dpkg_database_fails_with_the_fix(monkeypatch, capsys):
     answers = {"dpkg": (0, "amd64\n", ""), "dpkg-query": (2, "", "dpkg: error: dpkg status database is locked")}
-    Host(answers).install(monkeypatch)
+    host = Commands(by_command=answers)
+    host.install(monkeypatch)
     result = run_main({"packages": ["docker.io"]}, capsys)
+    assert all(environ["LC_ALL"] == "C" for environ in host.environ)
     assert result["_exit"] == 1
     assert "database is locked" in result["msg"] and "dpkg --configure -a" in result["msg"]
 
 
 def test_units_without_systemd_fail_and_say_so(monkeypatch, capsys):
-    Host({"dpkg": (0, "amd64\n", "")}, missing=("systemctl",)).install(monkeypatch)
+    host = Commands(by_command={"dpkg": (0, "amd64\n", "")}, missing=("systemctl",))
+    host.install(monkeypatch)
     result = run_main({"units": ["docker.service"]}, capsys)
+    assert all(environ["LC_ALL"] == "C" for environ in host.environ)
     assert result["_exit"] == 1
     assert result["msg"] == "systemctl not found: the units docker.service need systemd on the host"
 
 
 def test_a_file_too_big_to_read_fails_naming_it(monkeypatch, capsys, tmp_path):
-    Host({"dpkg": (0, "amd64\n", "")}).install(monkeypatch)
+    host = Commands(by_command={"dpkg": (0, "amd64\n", "")})
+    host.install(monkeypatch)
     result = run_main({"read": [str(tmp_path)]}, capsys)
+    assert all(environ["LC_ALL"] == "C" for environ in host.environ)
     assert result["_exit"] == 1
     assert result["msg"] == "Cannot read %s: %s is a directory, not a file: it cannot be read" % (tmp_path, tmp_path)

@@ -3,12 +3,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run the module's main() with real argument handling; only the commands it would run are replaced."""
 
-import json
 import os
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from fake_commands import Commands
+from fake_commands import run_main as run_module_main
 
 from ansible_collections.gpufleet.containers.plugins.modules import nvidia_smi
 
@@ -21,31 +20,8 @@ def fixture(name):
         return handle.read()
 
 
-class Commands:
-    """Stands in for the host: records each argv and answers with a canned (rc, stdout, stderr)."""
-
-    def __init__(self, answer=(0, "", ""), missing=()):
-        self.answer, self.missing, self.calls, self.environ = answer, missing, [], []
-
-    def install(self, monkeypatch):
-        monkeypatch.setattr(basic.AnsibleModule, "run_command", self.run_command)
-        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", self.get_bin_path)
-
-    def run_command(self, argv, **kwargs):
-        self.calls.append(argv)
-        self.environ.append(kwargs.get("environ_update"))
-        return self.answer
-
-    def get_bin_path(self, name, required=False, opt_dirs=None):
-        return None if name in self.missing else "/usr/bin/" + name
-
-
 def run_main(args, capsys):
-    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
-        nvidia_smi.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_exit"] = exit_info.value.code
-    return result
+    return run_module_main(nvidia_smi, args, capsys)
 
 
 def test_parses_given_output_and_runs_nothing(monkeypatch, capsys):
