@@ -170,7 +170,7 @@ def find_blocker(
     before Docker or the image is added) and image_architecture (the image's, as a dpkg name, once read).
     """
     found = {"error_kind": None, "message": None, "unverified": False, "image_architecture": None}
-    if docker_version["rc"] != 0 and check_mode and docker_missing(docker_version):
+    if check_mode and docker_missing(docker_version):
         found.update(
             unverified=True,
             message="Check mode: Docker is not installed on the host yet; a real run installs it first, then %s and "
