@@ -48,10 +48,26 @@ bash tests/setup.sh || exit 1
 export PATH="$venv/bin:$PATH"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 
+# What the suite starts (the testbed's dockerd, the fixture repository servers) is stopped when it ends, failed stage
+# or not, so a second run on the same machine starts clean. The testbed stops only the dockerd it started itself.
+testbed_started=0
+stop_testbed() {
+  ((testbed_started)) || return 0
+  echo "=== stopping what the suite started"
+  python3 tests/testbed/testbed.py down || echo "run.sh: testbed down failed; see the lines above" >&2
+}
+trap stop_testbed EXIT
+trap 'exit 130' INT TERM
+start_engine() {
+  testbed_started=1
+  python3 tests/testbed/testbed.py engine-start
+}
+
 stage_lint() {
   timed "ruff" ruff check plugins tests
   timed "ruff format" ruff format --check plugins tests
   timed "yamllint" yamllint -s .
+  timed "yaml types (argv words, modes, versions)" python tests/lint/yaml_types.py
   timed "ansible-lint (production)" ansible-lint --profile production --offline -q
 }
 
@@ -65,7 +81,12 @@ stage_unit() {
 }
 
 stage_registry() {
-  # image_platforms against real docker-registry processes on 127.0.0.1 (the fixture installs and starts them).
+  # image_platforms against real docker-registry processes on 127.0.0.1 (the fixture installs and starts them), and
+  # against the local engine, which must run here: without it that test would skip on a fresh machine.
+  if ! start_engine; then
+    record "docker engine for the registry tests" FAILED 0
+    return
+  fi
   timed "pytest registry (docker-registry on 127.0.0.1)" python -m pytest -q tests/integration_registry
 }
 
@@ -75,6 +96,7 @@ stage_molecule() {
   for entry in "${all_scenarios[@]}"; do
     [[ "$entry" == *arm64* ]] && testbed_args+=(--arch arm64)
   done
+  testbed_started=1
   if ! env_file="$(python3 tests/testbed/testbed.py up "${testbed_args[@]}")"; then
     record "testbed up" FAILED 0
     return

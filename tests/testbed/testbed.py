@@ -31,6 +31,8 @@ CACHE_DIR = os.environ.get("GPUFLEET_TESTBED_CACHE", os.path.expanduser("~/.cach
 STATE_DIR = os.environ.get("GPUFLEET_TESTBED_STATE", "/run/gpufleet-testbed")
 DEBIAN_MIRROR = os.environ.get("GPUFLEET_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 REPO_PORT = int(os.environ.get("GPUFLEET_FIXTURE_REPO_PORT", "8765"))
+# Where the dockerd the testbed starts keeps its images; CI points it at an empty folder to prove a fresh machine.
+DOCKER_DATA_ROOT = os.environ.get("GPUFLEET_DOCKER_DATA_ROOT", "")
 
 # Debian release codename -> version, for image tags and molecule platform names.
 RELEASES = {"bullseye": "11", "bookworm": "12", "trixie": "13"}
@@ -83,8 +85,11 @@ def engine_start(args=None):
     os.makedirs(STATE_DIR, exist_ok=True)
     # No bridge and no iptables: this machine's network must not gain private address ranges.
     logfile = open(os.path.join(STATE_DIR, "dockerd.log"), "ab")  # noqa: SIM115 (dockerd keeps it open)
+    argv = ["dockerd", "--bridge=none", "--iptables=false", "--ip6tables=false"]
+    if DOCKER_DATA_ROOT:
+        argv.append("--data-root=" + DOCKER_DATA_ROOT)
     proc = subprocess.Popen(
-        ["dockerd", "--bridge=none", "--iptables=false", "--ip6tables=false"],
+        argv,
         stdout=logfile,
         stderr=logfile,
         start_new_session=True,
