@@ -12,10 +12,17 @@ __metaclass__ = type
 
 import copy
 import json
+import math
 import re
 
 DEFAULT_INDENT = 2
 _UTF8_BOM = "\ufeff"
+# No dockerd setting is nested more than five levels; Python's own recursion (json, deepcopy, the merge) gives out
+# well before 1000. A limit far above the first and far below the second refuses hostile files with a clear error.
+MAX_NESTING_DEPTH = 100
+# What the JSON text holds outside strings: a string (skipped whole), a bracket, or a number.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?')
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class DaemonJsonError(Exception):
@@ -35,6 +42,70 @@ class DaemonJsonInputError(ValueError):
 def _reject_constant(name):
     # Python's json accepts NaN/Infinity; Go's encoding/json (dockerd) does not.
     raise ValueError("%s is not valid JSON" % name)
+
+
+class _NumberOutOfRange(ValueError):
+    def __init__(self, literal):
+        super(_NumberOutOfRange, self).__init__(literal)
+        self.literal = literal
+
+
+def _finite_float(literal):
+    # Python reads 1e999 as infinity; dockerd reads every number as a 64-bit float and refuses one out of its range.
+    value = float(literal)
+    if math.isinf(value):
+        raise _NumberOutOfRange(literal)
+    return value
+
+
+def _float_sized_int(literal):
+    value = int(literal)
+    if not _fits_a_float(value):
+        raise _NumberOutOfRange(literal)
+    return value
+
+
+def _fits_a_float(number):
+    try:
+        return not math.isinf(float(number)) and not math.isnan(float(number))
+    except OverflowError:
+        return False
+
+
+def _line_and_column(text, index):
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _tokens_outside_strings(text):
+    for match in _JSON_TOKEN.finditer(text):
+        if not match.group().startswith('"'):
+            yield match
+
+
+def _check_nesting_depth(text):
+    """Refuse text nested deeper than MAX_NESTING_DEPTH, before Python's recursion meets it."""
+    depth = 0
+    for match in _tokens_outside_strings(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_NESTING_DEPTH:
+                line, column = _line_and_column(text, match.start())
+                raise DaemonJsonError(
+                    "objects and arrays are nested more than %d levels deep; no dockerd setting is" % MAX_NESTING_DEPTH,
+                    line,
+                    column,
+                )
+        elif token in "]}":
+            depth -= 1
+
+
+def _position_of_number(text, literal):
+    for match in _tokens_outside_strings(text):
+        if match.group() == literal:
+            return _line_and_column(text, match.start())
+    return None, None
 
 
 def parse_daemon_json(text):
@@ -68,11 +139,27 @@ def parse_daemon_json(text):
             text,
             object_pairs_hook=_object_without_losing_duplicates,
             parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            parse_int=_float_sized_int,
         )
     except json.JSONDecodeError as exc:
         raise DaemonJsonError("invalid JSON: %s" % exc.msg, exc.lineno, exc.colno) from None
+    except RecursionError:
+        # The text up to the depth Python gave up at is valid JSON, so the scan finds the position quickly.
+        _check_nesting_depth(text)
+        raise DaemonJsonError("objects and arrays are nested too deeply to read") from None
+    except _NumberOutOfRange as exc:
+        shown = exc.literal if len(exc.literal) <= 40 else exc.literal[:20] + "..." + exc.literal[-10:]
+        line, column = _position_of_number(text, exc.literal)
+        raise DaemonJsonError(
+            "the number %s is out of range: dockerd reads numbers as 64-bit floats and refuses it" % shown,
+            line,
+            column,
+        ) from None
     except ValueError as exc:
         raise DaemonJsonError("invalid JSON: %s" % exc) from None
+    # Scanned only once the text is known to be JSON: on valid JSON the scan is linear.
+    _check_nesting_depth(text)
     if not isinstance(parsed, dict):
         raise DaemonJsonError(
             "daemon.json must hold one JSON object, found %s" % _json_type_name(parsed),
@@ -116,6 +203,54 @@ def normalize_key_paths(remove):
                 raise DaemonJsonInputError("keys in remove must be strings, got %r in %r" % (key, entry))
         paths.append(list(entry))
     return paths
+
+
+def _describe_path(path):
+    text = "settings"
+    for step in path:
+        text += "[%d]" % step if isinstance(step, int) else "." + step
+    return text
+
+
+def _lone_surrogate(text):
+    match = _LONE_SURROGATE.search(text)
+    return "U+%04X" % ord(match.group()) if match else None
+
+
+def settings_problems(settings):
+    """What in settings dockerd cannot read back as given, each naming its key path; [] when all is well.
+
+    Walked without recursion, so settings nested thousands deep are reported instead of crashing the walk.
+    """
+    problems = []
+    pending = [((), settings, 1)]
+    while pending:
+        path, value, depth = pending.pop()
+        if isinstance(value, (dict, list)) and depth > MAX_NESTING_DEPTH:
+            problems.append("%s: nested more than %d levels deep" % (_describe_path(path), MAX_NESTING_DEPTH))
+            continue
+        if isinstance(value, dict):
+            for key in reversed(list(value)):
+                if isinstance(key, str) and _lone_surrogate(key):
+                    problems.append(
+                        "%s: the key %r holds a lone surrogate %s, which is not a character (dockerd would read it "
+                        "as U+FFFD); write the character you mean" % (_describe_path(path), key, _lone_surrogate(key))
+                    )
+                pending.append((path + (key,), value[key], depth + 1))
+        elif isinstance(value, list):
+            for index in reversed(range(len(value))):
+                pending.append((path + (index,), value[index], depth + 1))
+        elif isinstance(value, str) and _lone_surrogate(value):
+            problems.append(
+                "%s: holds a lone surrogate %s, which is not a character (dockerd would read it as U+FFFD); write "
+                "the character you mean" % (_describe_path(path), _lone_surrogate(value))
+            )
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not _fits_a_float(value):
+            problems.append(
+                "%s: %s is not a finite number that JSON can hold (a YAML .inf or .nan?); dockerd refuses the file"
+                % (_describe_path(path), "a huge integer" if isinstance(value, int) else value)
+            )
+    return problems
 
 
 def merge_settings(current, settings):
@@ -170,6 +305,11 @@ def contradictions(settings, key_paths):
 
 def desired_config(current, settings, key_paths):
     """The content the file should have: removals first, then the merge."""
+    if not isinstance(settings, dict):
+        raise DaemonJsonInputError("settings must be a mapping, got %s" % _json_type_name(settings))
+    problems = settings_problems(settings)
+    if problems:
+        raise DaemonJsonInputError("settings cannot be written to daemon.json: %s" % "; ".join(problems))
     clashes = contradictions(settings, key_paths)
     if clashes:
         raise DaemonJsonInputError(
@@ -193,7 +333,10 @@ def render_daemon_json(config, indent=None):
     """JSON text for the file: UTF-8 kept readable, key order kept, trailing newline."""
     if indent is None:
         indent = DEFAULT_INDENT
-    return json.dumps(config, indent=indent, ensure_ascii=False, separators=(",", ": ")) + "\n"
+    text = json.dumps(config, indent=indent, ensure_ascii=False, separators=(",", ": ")) + "\n"
+    # A lone surrogate can only come from a "\ud800"-style escape already in the file (settings with one are
+    # refused): it cannot be written as UTF-8, so it is written back as the escape it was read from.
+    return _LONE_SURROGATE.sub(lambda match: "\\u%04x" % ord(match.group()), text)
 
 
 def same_content(left, right):

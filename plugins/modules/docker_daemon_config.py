@@ -30,8 +30,17 @@ description:
   - Where the installed dockerd has C(--validate) (Docker 23.0 and later), the candidate content is also checked with
     C(dockerd --validate --config-file) before it is written. Older daemons (Debian 12 ships 20.10) have no such flag;
     the module then reports the validation as skipped.
-  - The file is written atomically (a temporary file in the same directory, then renamed) and keeps its owner and
-    mode; a new file is created C(0644), owned by root.
+  - The file is written atomically (a temporary file in the same directory, synced to disk, then renamed) and keeps
+    its owner and mode; a new file is created C(0644), owned by root. No temporary file stays behind when a write
+    fails.
+  - When O(path) is a symbolic link, the file it points to is read and rewritten and the link stays as it is (as
+    config management that links daemon.json from elsewhere expects). A link whose target folder does not exist is
+    an error.
+  - Settings that dockerd could not read back as given are refused, in check mode as in a real run, naming the key
+    path: numbers that are not finite (a YAML C(.inf) or C(.nan)), strings holding a lone surrogate such as
+    C(\ud800), and values nested more than 100 levels deep. A file nested that deep, or holding a number out of
+    the range of a 64-bit float (C(1e999)), is refused too and left untouched. A lone surrogate escape already in
+    the file is written back as the same escape.
   - The module never restarts Docker. Notify a handler on change; dockerd reads C(runtimes) and C(default-runtime) on
     a reload, most other settings only on a restart.
 author:
@@ -164,7 +173,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.gpufleet.containers.plugins.module_utils._daemon_checks import (
     config_problems,
@@ -183,19 +192,74 @@ C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 NEW_FILE_MODE = 0o644
 
 
-def read_current_text(module, path):
+BECOME_HINT = "run the task as root (become: true)"
+
+
+def resolve_link(module, path):
+    """The file to read and write: path itself, or the file a symbolic link at path points to.
+
+    A link is written through, never replaced: daemon.json linked from a config-management checkout or a shared
+    folder is meant to stay a link, and replacing it with a regular file would leave the real file stale.
+    """
+    if not os.path.islink(path):
+        return path
+    target = os.path.realpath(path)
+    if not os.path.isdir(os.path.dirname(target)):
+        module.fail_json(
+            msg="%s is a symbolic link to %s, whose folder %s does not exist; create it or point the link at an "
+            "existing file (the link was left untouched)" % (path, target, os.path.dirname(target))
+        )
+    return target
+
+
+def file_exists(module, path):
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        # A folder on the way that cannot be searched: "missing" would be a guess, and a wrong one.
+        module.fail_json(msg="cannot look at %s: %s; %s" % (path, exc.strerror, BECOME_HINT))
+    return True
+
+
+def read_current_text(module, path, exists):
     if os.path.isdir(path):
         module.fail_json(msg="%s is a directory, not a daemon.json file" % path)
-    if not os.path.exists(path):
+    if not exists:
         return ""
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        module.fail_json(msg="cannot read %s: %s; %s" % (path, exc.strerror, BECOME_HINT))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         module.fail_json(
             msg="%s is not UTF-8 text (byte %d); dockerd cannot read it either" % (path, exc.start),
             hint="Convert the file to UTF-8 or fix it by hand; it was left untouched.",
+        )
+
+
+def nearest_existing_folder(path):
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    return folder
+
+
+def check_writable(module, path):
+    """Fail, in check mode as in a real run, when the file's folder (or the one it would be made in) refuses writes.
+
+    The real write needs a new file in that folder (the temporary file that is renamed over daemon.json).
+    """
+    folder = nearest_existing_folder(path)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        module.fail_json(
+            msg="cannot write %s: the folder %s does not allow this user to create files in it; %s"
+            % (path, folder, BECOME_HINT),
+            hint="The file was left untouched.",
         )
 
 
@@ -236,7 +300,7 @@ def validate_with_dockerd(module, new_text):
         return "skipped: dockerd %s has no --validate" % version[2]
     handle, candidate = tempfile.mkstemp(prefix="daemon.json.", suffix=".candidate", dir=module.tmpdir)
     with os.fdopen(handle, "wb") as stream:
-        stream.write(to_bytes(new_text))
+        stream.write(new_text.encode("utf-8"))
     cmd = [dockerd, "--validate", "--config-file", candidate]
     rc, out, err = module.run_command(cmd, environ_update=C_LOCALE)
     if rc != 0:
@@ -252,15 +316,49 @@ def validate_with_dockerd(module, new_text):
     return "passed: dockerd %s --validate (%s)" % (version[2], (out or err).strip())
 
 
+def sync_folder(folder):
+    # The rename lives in the folder's entry; without this a crash can bring back the old file after a restart.
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the file's own data is already on disk
+    finally:
+        os.close(handle)
+
+
+def create_staging_file(module, path, directory):
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        return tempfile.mkstemp(prefix=".daemon.json.", dir=directory)
+    except OSError as exc:
+        module.fail_json(msg="cannot write %s: %s; %s" % (path, exc, BECOME_HINT), hint="The file was left untouched.")
+
+
 def write_atomically(module, path, new_text, existed):
+    data = new_text.encode("utf-8")
     directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    handle, staged = tempfile.mkstemp(prefix=".daemon.json.", dir=directory)
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(to_bytes(new_text))
-    # atomic_move carries the old file's owner, mode and SELinux context over to the new one.
-    module.atomic_move(staged, path)
+    handle, staged = create_staging_file(module, path, directory)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            # On disk before it takes daemon.json's name, so a crash leaves the old file or the new one, never an
+            # empty one.
+            os.fsync(stream.fileno())
+        # atomic_move carries the old file's owner, mode and SELinux context over to the new one.
+        module.atomic_move(staged, path)
+    except OSError as exc:
+        module.fail_json(msg="cannot write %s: %s" % (path, exc), hint="The file was left untouched.")
+    finally:
+        # Whatever stopped the write (fail_json exits through here too), no temporary file stays beside daemon.json.
+        if os.path.exists(staged):
+            os.unlink(staged)
+    sync_folder(directory)
     if not existed:
         os.chmod(path, NEW_FILE_MODE)
         if os.geteuid() == 0:
@@ -268,9 +366,9 @@ def write_atomically(module, path, new_text, existed):
 
 
 def run_module(module):
-    path = module.params["path"]
-    existed = os.path.exists(path)
-    text = read_current_text(module, path)
+    path = resolve_link(module, module.params["path"])
+    existed = file_exists(module, path)
+    text = read_current_text(module, path, existed)
     try:
         plan = plan_update(text, module.params["settings"], module.params["remove"], existed)
     except DaemonJsonError as exc:
@@ -312,6 +410,7 @@ def run_module(module):
         "validation": "not needed: content unchanged",
     }
     if plan["changed"]:
+        check_writable(module, path)
         result["validation"] = validate_with_dockerd(module, plan["new_text"])
         if module._diff:
             result["diff"] = {

@@ -225,3 +225,76 @@ def test_detect_indent(name, indent):
 def test_existing_empty_file_is_rewritten_but_a_missing_one_is_not():
     assert plan_update("\n", {}, [], exists=True)["new_text"] == "{}\n"
     assert plan_update("", {}, [], exists=False)["changed"] is False
+
+
+class TestValuesDockerdCannotRead:
+    """Values Python's json writes or reads but dockerd (Go's encoding/json) does not: refused before any write."""
+
+    @pytest.mark.parametrize(
+        "number", [float("inf"), float("-inf"), float("nan"), 10**400], ids=["inf", "-inf", "nan", "10**400"]
+    )
+    def test_non_finite_or_huge_number_in_settings_is_refused_naming_the_key(self, number):
+        settings = {"default-ulimits": {"nofile": {"Name": "nofile", "Hard": number}}}
+        with pytest.raises(DaemonJsonInputError) as caught:
+            plan_update("", settings, [])
+        assert "settings.default-ulimits.nofile.Hard" in str(caught.value)
+        assert "not a finite number" in str(caught.value)
+
+    def test_non_finite_number_inside_a_list_is_named_by_its_index(self):
+        with pytest.raises(DaemonJsonInputError, match=r"settings\.default-address-pools\[1\]\.size"):
+            plan_update("", {"default-address-pools": [{"size": 24}, {"size": float("nan")}]}, [])
+
+    def test_number_too_large_for_dockerd_in_the_file_is_refused(self):
+        with pytest.raises(DaemonJsonError) as caught:
+            parse_daemon_json('{\n  "max-concurrent-downloads": 1e999\n}\n')
+        assert "1e999" in caught.value.message
+        assert (caught.value.line, caught.value.column) == (2, 31)
+
+    def test_lone_surrogate_in_settings_is_refused_naming_the_key(self):
+        with pytest.raises(DaemonJsonInputError) as caught:
+            plan_update("", {"labels": ["ok", "bad=\ud800"]}, [])
+        assert "settings.labels[1]" in str(caught.value)
+        assert "U+D800" in str(caught.value)
+
+    def test_lone_surrogate_in_a_key_of_settings_is_refused(self):
+        with pytest.raises(DaemonJsonInputError, match=r"U\+DC00"):
+            plan_update("", {"log-opts": {"\udc00": "x"}}, [])
+
+    def test_lone_surrogate_escape_already_in_the_file_is_kept_as_an_escape(self):
+        plan = plan_update('{"labels": ["a=\\ud800"]}', {"debug": True}, [])
+        assert '"a=\\ud800"' in plan["new_text"]
+        plan["new_text"].encode("utf-8")  # the text the module writes: a lone surrogate here cannot be encoded
+        assert parse_daemon_json(plan["new_text"])[0] == plan["after"]
+
+    def test_surrogate_pairs_are_ordinary_characters(self):
+        plan = plan_update('{"labels": ["\\ud83d\\ude80"]}', {"debug": True}, [])
+        assert '"\U0001f680"' in plan["new_text"]
+
+
+class TestNestingDepth:
+    # deep-nesting.json is a realistic file four levels deep; these are the hostile depths Python's recursion cannot
+    # follow (json.loads stops near 1000 levels, copying and merging well before that).
+    @pytest.mark.parametrize("depth", [100000, 900])
+    def test_deeply_nested_file_is_refused_with_the_position(self, depth):
+        text = '{"a": ' + "[" * depth + "]" * depth + "}"
+        with pytest.raises(DaemonJsonError) as caught:
+            plan_update(text, {"debug": True}, [])
+        assert "nested more than 100 levels" in caught.value.message
+        # '{' is level 1, so the hundredth '[' (column 6 + 100) opens level 101.
+        assert (caught.value.line, caught.value.column) == (1, 6 + 100)
+
+    def test_brackets_inside_strings_do_not_count(self):
+        text = json.dumps({"labels": ["[" * 500, '\\"{' * 500]})
+        assert parse_daemon_json(text)[0]["labels"][0] == "[" * 500
+
+    def test_deeply_nested_settings_are_refused(self):
+        settings = value = {}
+        for _level in range(5000):
+            value["a"] = {}
+            value = value["a"]
+        with pytest.raises(DaemonJsonInputError, match="nested more than 100 levels"):
+            plan_update("", settings, [])
+
+    def test_one_hundred_levels_are_accepted(self):
+        text = '{"a": ' + "[" * 99 + "]" * 99 + "}"
+        assert plan_update(text, {"debug": True}, [])["changed"] is True

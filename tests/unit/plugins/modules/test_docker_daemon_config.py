@@ -262,3 +262,167 @@ def test_remove_and_validate_off(run_module, daemon_json):
         "log-driver": "journald",
         "runtimes": {"nvidia": {"args": [], "path": "nvidia-container-runtime"}},
     }
+
+
+def leftovers_beside(path):
+    """Files in the folder other than daemon.json itself: temporary files a failed run left behind."""
+    return sorted(name for name in os.listdir(str(path.parent)) if name != path.name)
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "real"])
+@pytest.mark.parametrize("number", [float("inf"), float("nan")], ids=["inf", "nan"])
+def test_yaml_inf_or_nan_is_refused_in_check_mode_too(run_module, daemon_json, check_mode, number):
+    path = daemon_json(USER_FILE)
+    result = run_module({"path": str(path), "settings": {"max-download-attempts": number}}, check_mode=check_mode)
+    assert result["failed"] is True
+    assert "settings.max-download-attempts" in result["msg"] and "not a finite number" in result["msg"]
+    assert path.read_text() == USER_FILE
+    assert leftovers_beside(path) == []
+
+
+def test_lone_surrogate_escape_in_the_file_survives_a_rewrite(run_module, daemon_json):
+    path = daemon_json('{"labels": ["a=\\ud800"]}\n')
+    predicted = run_module({"path": str(path), "settings": {"debug": True}}, check_mode=True)
+    real = run_module({"path": str(path), "settings": {"debug": True}})
+    assert predicted["changed"] is real["changed"] is True
+    assert '"a=\\ud800"' in path.read_text()
+    assert json.loads(path.read_text()) == {"labels": ["a=\ud800"], "debug": True}
+    assert leftovers_beside(path) == []
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "real"])
+def test_lone_surrogate_in_settings_is_refused_in_both_modes(run_module, daemon_json, check_mode):
+    path = daemon_json(USER_FILE)
+    result = run_module({"path": str(path), "settings": {"labels": ["a=\ud800"]}}, check_mode=check_mode)
+    assert result["failed"] is True
+    assert "settings.labels[0]" in result["msg"] and "U+D800" in result["msg"]
+    assert path.read_text() == USER_FILE
+    assert leftovers_beside(path) == []
+
+
+def test_deeply_nested_file_fails_cleanly_and_stays_untouched(run_module, daemon_json):
+    original = '{"a": ' + "[" * 50000 + "]" * 50000 + "}\n"
+    path = daemon_json(original)
+    result = run_module({"path": str(path), "settings": NVIDIA})
+    assert result["failed"] is True
+    assert "nested more than 100 levels" in result["msg"] and "line 1 column 106" in result["msg"]
+    assert path.read_text() == original
+
+
+def test_a_symlinked_file_is_written_through_and_the_link_kept(run_module, tmp_path):
+    # As config management leaves it: /etc/docker/daemon.json -> a file kept elsewhere.
+    target = tmp_path / "managed" / "daemon.json"
+    target.parent.mkdir()
+    target.write_text(USER_FILE)
+    os.chmod(str(target), 0o640)
+    link = tmp_path / "etc-docker" / "daemon.json"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    result = run_module({"path": str(link), "settings": NVIDIA, "backup": True})
+    assert result["changed"] is True
+    assert os.path.islink(str(link)) and os.readlink(str(link)) == str(target)
+    assert json.loads(target.read_text()) == dict(json.loads(USER_FILE), **NVIDIA)
+    assert stat.S_IMODE(os.stat(str(target)).st_mode) == 0o640
+    assert read_bytes(result["backup_file"]).decode() == USER_FILE
+    assert leftovers_beside(link) == []
+    assert run_module({"path": str(link), "settings": NVIDIA})["changed"] is False
+
+
+def test_a_dangling_symlink_whose_folder_is_missing_is_refused(run_module, tmp_path):
+    link = tmp_path / "daemon.json"
+    link.symlink_to(tmp_path / "gone" / "daemon.json")
+    result = run_module({"path": str(link), "settings": NVIDIA})
+    assert result["failed"] is True
+    assert "symbolic link" in result["msg"] and str(tmp_path / "gone") in result["msg"]
+    assert os.path.islink(str(link))
+
+
+def test_an_unreadable_file_fails_with_the_fix(run_module, daemon_json, monkeypatch):
+    # The tests run as root, who reads anything: the refusal a non-root user meets is simulated at open().
+    path = daemon_json(USER_FILE)
+    real_open = open
+
+    def refusing_open(name, *args, **kwargs):
+        if str(name) == str(path):
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(docker_daemon_config, "open", refusing_open, raising=False)
+    result = run_module({"path": str(path), "settings": NVIDIA}, check_mode=True)
+    assert result["failed"] is True
+    assert "cannot read %s: Permission denied" % path in result["msg"]
+    assert "become" in result["msg"]
+
+
+def deny_writing_to(monkeypatch, folder):
+    """What a non-root user meets in /etc/docker (0755 root), simulated for root, who may write anywhere."""
+    real_access = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if str(path) == str(folder) and mode & os.W_OK:
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(docker_daemon_config.os, "access", access)
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "real"])
+def test_an_unwritable_folder_fails_with_the_fix_in_both_modes(run_module, daemon_json, monkeypatch, check_mode):
+    path = daemon_json(USER_FILE)
+    deny_writing_to(monkeypatch, path.parent)
+    result = run_module({"path": str(path), "settings": NVIDIA}, check_mode=check_mode)
+    assert result["failed"] is True
+    assert "cannot write %s" % path in result["msg"] and "become" in result["msg"]
+    assert path.read_text() == USER_FILE
+    assert leftovers_beside(path) == []
+
+
+def test_a_folder_that_refuses_the_temporary_file_fails_with_the_fix(run_module, daemon_json, monkeypatch):
+    # access() can say yes where creating a file still fails (an immutable folder, a read-only bind mount, SELinux).
+    path = daemon_json(USER_FILE)
+    real_mkstemp = docker_daemon_config.tempfile.mkstemp
+
+    def mkstemp(*args, **kwargs):
+        if str(kwargs.get("dir")) == str(path.parent):
+            raise PermissionError(13, "Permission denied", str(path.parent))
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(docker_daemon_config.tempfile, "mkstemp", mkstemp)
+    result = run_module({"path": str(path), "settings": NVIDIA})
+    assert result["failed"] is True
+    assert "cannot write %s: [Errno 13] Permission denied" % path in result["msg"] and "become" in result["msg"]
+    assert path.read_text() == USER_FILE
+
+
+def test_a_failed_rename_leaves_no_temporary_file(run_module, daemon_json, monkeypatch):
+    path = daemon_json(USER_FILE)
+
+    def refusing_rename(module, src, dest, *args, **kwargs):
+        module.fail_json(msg="Could not replace file: %s to %s: [Errno 13] Permission denied" % (src, dest))
+
+    monkeypatch.setattr(AnsibleModule, "atomic_move", refusing_rename)
+    result = run_module({"path": str(path), "settings": NVIDIA})
+    assert result["failed"] is True
+    assert path.read_text() == USER_FILE
+    assert leftovers_beside(path) == []
+
+
+def test_the_new_content_is_synced_before_the_rename(run_module, daemon_json, monkeypatch):
+    path = daemon_json(USER_FILE)
+    events = []
+    real_fsync, real_atomic_move = os.fsync, AnsibleModule.atomic_move
+
+    def fsync(fd):
+        events.append(("fsync", stat.S_ISDIR(os.fstat(fd).st_mode)))
+        return real_fsync(fd)
+
+    def atomic_move(module, src, dest, *args, **kwargs):
+        with open(src) as staged:
+            events.append(("rename", json.loads(staged.read()) == dict(json.loads(USER_FILE), **NVIDIA)))
+        return real_atomic_move(module, src, dest, *args, **kwargs)
+
+    monkeypatch.setattr(docker_daemon_config.os, "fsync", fsync)
+    monkeypatch.setattr(AnsibleModule, "atomic_move", atomic_move)
+    run_module({"path": str(path), "settings": NVIDIA})
+    # The file's data reaches the disk before it takes daemon.json's name; then the folder's entry does.
+    assert events == [("fsync", False), ("rename", True), ("fsync", True)]
