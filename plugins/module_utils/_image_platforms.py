@@ -186,7 +186,12 @@ def _shorten(text):
     return text if len(text) <= _NOTE_WIDTH else text[: _NOTE_WIDTH - 3] + "..."
 
 
-def render_table(results, architectures, sources=None):
+def source_error(path, source_format, message, hint):
+    """One entry of the module's `source_errors`: a compose file or manifest that gave no images."""
+    return {"path": path, "format": source_format, "message": message, "hint": hint}
+
+
+def render_table(results, architectures, sources=None, source_errors=()):
     """A Markdown table, one row per image: platforms, yes/NO per architecture, and the error when there is one."""
     sources = sources or {}
     header = ["image"] + list(architectures) + ["platforms", "note"]
@@ -211,4 +216,13 @@ def render_table(results, architectures, sources=None):
     errors = unchecked(results)
     if errors:
         lines.append("%d could not be checked: %s" % (len(errors), ", ".join(errors)))
+    if source_errors:
+        lines.append(
+            "%d source file%s could not be read: %s"
+            % (
+                len(source_errors),
+                "" if len(source_errors) == 1 else "s",
+                "; ".join("%s (%s)" % (error["path"], _shorten(error["message"])) for error in source_errors),
+            )
+        )
     return "\n".join(lines) + "\n"

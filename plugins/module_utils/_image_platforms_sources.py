@@ -31,7 +31,11 @@ _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
 class SourceError(ValueError):
-    """A file that is not the compose file or manifest it should be."""
+    """A file that is not the compose file or manifest it should be; `hint` says how to fix it."""
+
+    def __init__(self, message, hint):
+        super(SourceError, self).__init__(message)
+        self.hint = hint
 
 
 def load_yaml_documents(text, label):
@@ -41,7 +45,45 @@ def load_yaml_documents(text, label):
     try:
         return [document for document in yaml.safe_load_all(text) if document is not None]
     except yaml.YAMLError as error:
-        raise SourceError("%s is not valid YAML: %s" % (label, error)) from None
+        raise SourceError(
+            "%s is not valid YAML: %s" % (label, error),
+            "Fix the YAML where the message points (yamllint shows it too).",
+        ) from None
+
+
+def decode_source(data, label):
+    """The text of a source file's bytes; compose and kubectl read UTF-8 only, so nothing else is guessed at."""
+    try:
+        return data.decode("utf-8-sig")  # a byte order mark, as some Windows editors write, is not content
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise SourceError(
+            "%s is not UTF-8 text: byte 0x%02x at offset %d (line %d) is not valid UTF-8"
+            % (label, data[error.start], error.start, line),
+            "Save the file as UTF-8 (docker compose and kubectl read only UTF-8), for example with "
+            "`iconv -f latin1 -t utf-8`.",
+        ) from None
+
+
+def read_source(kind, path):
+    """[(image, where, unresolved variable or None)] from one compose file (kind 'compose') or Kubernetes manifest
+    file (kind 'k8s'); SourceError says why a file gives none."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise SourceError(
+            "cannot read %s: %s" % (path, error.strerror or error),
+            "Check the path; files are read on the host the module runs on (delegate_to: localhost for the "
+            "controller's).",
+        ) from None
+    documents = load_yaml_documents(decode_source(data, path), path)
+    if kind == "compose":
+        found = []
+        for document in documents:
+            found.extend(compose_images(document, path))
+        return found
+    return k8s_images(documents, path)
 
 
 def interpolate(value):
@@ -63,7 +105,10 @@ def interpolate(value):
 def compose_images(document, label):
     """[(image, where, unresolved variable or None)] from one compose document."""
     if not isinstance(document, dict) or not isinstance(document.get("services"), dict):
-        raise SourceError("%s has no `services` mapping: not a compose file" % label)
+        raise SourceError(
+            "%s has no `services` mapping: not a compose file" % label,
+            "Give docker compose files in compose_files and Kubernetes manifests in k8s_manifests.",
+        )
     found = []
     for service, definition in document["services"].items():
         image = (definition or {}).get("image") if isinstance(definition, dict) else None
@@ -82,24 +127,39 @@ def _dig(document, path):
     return document
 
 
+def _list_field(value, label, where):
+    """A field Kubernetes types as a list: [] when absent, else the list; SourceError for anything else, since
+    skipping it would pass over images the cluster would be asked to run (kubectl refuses such a file)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SourceError(
+            "%s: %s is %s, not a list" % (label, where, type(value).__name__),
+            "Write it as a YAML list of entries (`- name: ...`), as the Kubernetes API expects.",
+        )
+    return value
+
+
 def k8s_images(documents, label):
     """[(image, where, None)] from the documents of one manifest file; kinds without pods are skipped."""
     found = []
     queue = list(documents)
     while queue:
         document = queue.pop(0)
-        if not isinstance(document, dict):
+        if not isinstance(document, dict) or not isinstance(document.get("kind"), str):
             continue
-        kind = document.get("kind")
-        if kind == "List" or (isinstance(kind, str) and kind.endswith("List")):
-            queue.extend(document.get("items") or [])
+        kind = document["kind"]
+        if kind.endswith("List"):
+            queue.extend(_list_field(document.get("items"), label, "%s items" % kind))
             continue
-        pod_spec = _dig(document, _POD_SPEC_PATHS.get(kind, ()))
-        if kind not in _POD_SPEC_PATHS or not isinstance(pod_spec, dict):
+        pod_spec_path = _POD_SPEC_PATHS.get(kind)
+        pod_spec = _dig(document, pod_spec_path or ())
+        if pod_spec_path is None or not isinstance(pod_spec, dict):
             continue
         object_name = _dig(document, ("metadata", "name")) or "?"
         for list_name in _CONTAINER_LISTS:
-            for container in pod_spec.get(list_name) or []:
+            field = "%s/%s %s" % (kind, object_name, ".".join(pod_spec_path + (list_name,)))
+            for container in _list_field(pod_spec.get(list_name), label, field):
                 if isinstance(container, dict) and container.get("image"):
                     where = "%s %s/%s %s[%s]" % (label, kind, object_name, list_name, container.get("name", "?"))
                     found.append((str(container["image"]), where, None))

@@ -106,10 +106,25 @@ def urllib_transport(url, headers, timeout, ssl_context):
         raise _connection_error(url, error.reason) from None
     except (OSError, http.client.HTTPException) as error:
         raise _connection_error(url, error) from None
+    except ValueError as error:
+        # http.client refuses URLs it cannot put on a request line (non-ASCII, control characters); such a URL
+        # can only come from a registry's answer (a token realm), since references are checked before.
+        raise RegistryError("malformed", "the URL %r cannot be sent in an HTTP request: %s" % (url, error)) from None
+
+
+class ClientOptionError(ValueError):
+    """An option the client cannot work with; the message names it and the fix."""
 
 
 def ssl_context_for(validate_certs=True, ca_path=None):
-    context = ssl.create_default_context(cafile=ca_path)
+    try:
+        context = ssl.create_default_context(cafile=ca_path)
+    except ssl.SSLError as error:
+        raise ClientOptionError(
+            "ca_path %s holds no PEM CA certificate that OpenSSL can read (%s); give a file with one or more "
+            "-----BEGIN CERTIFICATE----- blocks (convert a DER certificate with "
+            "`openssl x509 -inform der -in ca.der -out ca.pem`)" % (ca_path, error.reason or error)
+        ) from None
     if not validate_certs:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -137,6 +152,9 @@ class RegistryClient:
         transport=None,
         credential_hosts=(),
     ):
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 1:
+            # The socket layer refuses negative timeouts with a bare ValueError, and 0 makes every read fail at once.
+            raise ClientOptionError("timeout must be at least 1 second, got %r" % (timeout,))
         self.username = username
         self.password = password
         # Credentials go only to these registries when named, so auditing Docker Hub images next to private ones

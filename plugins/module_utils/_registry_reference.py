@@ -25,7 +25,9 @@ _DOMAIN = re.compile(
     r"^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
     r"|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$"
 )
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+# ASCII only, as in distribution's grammar: Python's \w also takes letters such as U+00E4 (a umlaut), which no
+# registry accepts and which cannot go into an HTTP request line.
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
 _DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
 
 
@@ -96,7 +98,10 @@ def parse_reference(text):
     if colon > last_slash:
         remainder, tag = remainder[:colon], remainder[colon + 1 :]
         if not _TAG.match(tag):
-            raise InvalidReference("%r: %r is not a valid tag" % (original, tag))
+            raise InvalidReference(
+                "%r: %r is not a valid tag: a tag is 1 to 128 ASCII letters, digits, `_`, `.` and `-`, "
+                "and does not start with `.` or `-`" % (original, tag)
+            )
     domain, repository = _split_domain(remainder)
     if not _DOMAIN.match(domain):
         raise InvalidReference("%r: %r is not a valid registry host" % (original, domain))

@@ -32,7 +32,9 @@ description:
     that is not a manifest) is reported in that image's RV(images[].error) with a kind, a message and a hint,
     and the other images are still checked. The module fails only on bad options and with O(fail_on_missing).
   - Images can also be collected from docker compose files (O(compose_files)) and Kubernetes manifests
-    (O(k8s_manifests)); RV(sources) says where each was found.
+    (O(k8s_manifests)); RV(sources) says where each was found. A file that cannot be read, is not UTF-8, is not
+    YAML or has a field of the wrong type (C(containers: 5)) is reported in RV(source_errors) and as a warning,
+    and the other files and images are still checked.
   - Reads only; C(changed) is always false.
 author: gpufleet maintainers (@gpufleet)
 options:
@@ -95,16 +97,19 @@ options:
     type: bool
     default: true
   ca_path:
-    description: PEM file of CA certificates to trust for registries, instead of the system's.
+    description:
+      - PEM file of CA certificates to trust for registries, instead of the system's.
+      - The module fails up front when the file holds no PEM certificate.
     type: path
   timeout:
-    description: Seconds to wait for each registry answer.
+    description: Seconds to wait for each registry answer; at least 1.
     type: int
     default: 30
   fail_on_missing:
     description:
-      - Architectures every image must support. The module fails, listing the images without them and the
-        images that could not be checked, after reporting every image.
+      - Architectures every image must support. The module fails, listing the images without them, the
+        images that could not be checked and the source files that could not be read, after reporting every
+        image.
     type: list
     elements: str
     default: []
@@ -211,6 +216,29 @@ sources:
   returned: always
   type: dict
   sample: {"redis:7": ["compose.yaml services.cache"]}
+source_errors:
+  description: The files of O(compose_files) and O(k8s_manifests) that gave no images, each with why and the fix.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The file as given.
+      type: str
+    format:
+      description: V(compose) or V(k8s).
+      type: str
+    message:
+      description: What is wrong with the file.
+      type: str
+    hint:
+      description: How to fix it.
+      type: str
+  sample:
+    - path: /srv/app/k8s/pod.yaml
+      format: k8s
+      message: "/srv/app/k8s/pod.yaml: Pod/infer spec.containers is int, not a list"
+      hint: "Write it as a YAML list of entries (`- name: ...`), as the Kubernetes API expects."
 table:
   description: The result as a Markdown table, with a count per architecture.
   returned: always
@@ -228,6 +256,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._image_platfor
     image_result,
     missing_by_architecture,
     render_table,
+    source_error,
     unchecked,
 )
 from ansible_collections.gpufleet.containers.plugins.module_utils._image_platforms_local import (
@@ -241,12 +270,14 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._image_platfor
 )
 from ansible_collections.gpufleet.containers.plugins.module_utils._image_platforms_sources import (
     SourceError,
-    compose_images,
-    k8s_images,
-    load_yaml_documents,
     merge_images,
+    read_source,
 )
-from ansible_collections.gpufleet.containers.plugins.module_utils._registry_client import RegistryClient, RegistryError
+from ansible_collections.gpufleet.containers.plugins.module_utils._registry_client import (
+    ClientOptionError,
+    RegistryClient,
+    RegistryError,
+)
 from ansible_collections.gpufleet.containers.plugins.module_utils._registry_reference import (
     InvalidReference,
     parse_reference,
@@ -256,22 +287,17 @@ C_ENV = {"LC_ALL": "C", "LANG": "C"}
 
 
 def read_sources(module):
-    found = []
+    """-> (found images, source errors): a file that gives no images is reported, and the others are still read."""
+    found, errors = [], []
     for kind, paths in (("compose", module.params["compose_files"]), ("k8s", module.params["k8s_manifests"])):
         for path in paths:
             try:
-                with open(path) as handle:
-                    documents = load_yaml_documents(handle.read(), path)
-                if kind == "compose":
-                    for document in documents:
-                        found.extend(compose_images(document, path))
-                else:
-                    found.extend(k8s_images(documents, path))
-            except (OSError, SourceError) as error:
-                module.fail_json(msg="cannot read %s file %s: %s" % (kind, path, error))
+                found.extend(read_source(kind, path))
+            except SourceError as error:
+                errors.append(source_error(path, kind, str(error), error.hint))
             except ImportError:
                 module.fail_json(msg="reading %s needs PyYAML (python3-yaml) on the host the module runs on" % path)
-    return found
+    return found, errors
 
 
 def inspect_local(module, reference, parsed):
@@ -355,21 +381,27 @@ def main():
     if params["ca_path"] and not os.path.isfile(params["ca_path"]):
         module.fail_json(msg="ca_path %s is not a file" % params["ca_path"])
 
-    images, sources, unresolved = merge_images(params["images"], read_sources(module))
-    if not images and not params["compose_files"] and not params["k8s_manifests"]:
+    if not params["images"] and not params["compose_files"] and not params["k8s_manifests"]:
         module.fail_json(msg="nothing to check: give images, compose_files or k8s_manifests")
 
     client = None
     if params["source"] == "registry":
-        client = RegistryClient(
-            username=params["registry_username"],
-            password=params["registry_password"],
-            credential_hosts=params["credential_registries"],
-            insecure_registries=params["insecure_registries"],
-            validate_certs=params["validate_certs"],
-            ca_path=params["ca_path"],
-            timeout=params["timeout"],
-        )
+        try:
+            client = RegistryClient(
+                username=params["registry_username"],
+                password=params["registry_password"],
+                credential_hosts=params["credential_registries"],
+                insecure_registries=params["insecure_registries"],
+                validate_certs=params["validate_certs"],
+                ca_path=params["ca_path"],
+                timeout=params["timeout"],
+            )
+        except ClientOptionError as error:
+            module.fail_json(msg=str(error))
+    found, source_errors = read_sources(module)
+    for error in source_errors:
+        module.warn("%s: %s" % (error["message"], error["hint"]))
+    images, sources, unresolved = merge_images(params["images"], found)
     results = [check_image(module, client, image, architectures, unresolved) for image in images]
     result = dict(
         changed=False,
@@ -377,15 +409,18 @@ def main():
         missing=missing_by_architecture(results, architectures),
         unchecked=unchecked(results),
         sources=sources,
-        table=render_table(results, architectures, sources),
+        source_errors=source_errors,
+        table=render_table(results, architectures, sources, source_errors),
     )
     lacking = any(result["missing"][arch] for arch in required)
-    if required and (lacking or result["unchecked"]):
+    if required and (lacking or result["unchecked"] or source_errors):
         parts = [
             "%s lack %s" % (", ".join(result["missing"][arch]), arch) for arch in required if result["missing"][arch]
         ]
         if result["unchecked"]:
             parts.append("could not check %s" % ", ".join(result["unchecked"]))
+        if source_errors:
+            parts.append("could not read %s" % ", ".join(error["path"] for error in source_errors))
         result["msg"] = "images must support %s: %s" % (", ".join(required), "; ".join(parts))
         module.fail_json(**result)
     module.exit_json(**result)

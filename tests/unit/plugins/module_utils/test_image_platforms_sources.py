@@ -16,6 +16,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._image_platfor
     k8s_images,
     load_yaml_documents,
     merge_images,
+    read_source,
 )
 
 COMPOSE = """
@@ -150,3 +151,47 @@ def test_merge_keeps_first_seen_order_once_and_records_where():
     assert sources["busybox:1.36"] == ["a.yaml Pod/x containers[a]", "a.yaml Pod/y containers[b]"]
     assert "nvidia/cuda:12.4.1-base-ubuntu22.04" not in sources
     assert unresolved == {"team/w:${TAG}": "TAG"}
+
+
+@pytest.mark.parametrize(
+    "document, words",
+    [
+        ({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": 5}}, "Pod/p spec.containers is int"),
+        (
+            {"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {"initContainers": "x"}}}},
+            "Deployment/d spec.template.spec.initContainers is str",
+        ),
+        ({"kind": "List", "items": 5}, "List items is int"),
+        ({"kind": "PodList", "items": {"a": 1}}, "PodList items is dict"),
+    ],
+)
+def test_k8s_lists_that_are_not_lists_name_the_field(document, words):
+    with pytest.raises(SourceError) as raised:
+        k8s_images([document], "bad.yaml")
+    assert str(raised.value).startswith("bad.yaml: " + words)
+    assert "list" in str(raised.value)
+
+
+def test_k8s_kind_that_is_not_a_string_is_no_workload():
+    assert k8s_images([{"kind": ["Pod"], "spec": {"containers": [{"image": "a"}]}}], "odd.yaml") == []
+
+
+@pytest.mark.parametrize("kind", ["compose", "k8s"])
+def test_a_source_that_is_not_utf8_says_where_and_how_to_fix(tmp_path, kind):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"services:\n  api: {image: 'caf\xe9:1'}\n")
+    with pytest.raises(SourceError) as raised:
+        read_source(kind, str(path))
+    message = str(raised.value)
+    assert str(path) in message and "not UTF-8" in message and "line 2" in message and "0xe9" in message
+
+
+def test_a_source_with_a_utf8_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbfservices:\n  api: {image: 'redis:7'}\n")
+    assert read_source("compose", str(path)) == [("redis:7", "%s services.api" % path, None)]
+
+
+def test_a_missing_source_is_a_source_error(tmp_path):
+    with pytest.raises(SourceError, match="cannot read .*missing.yaml"):
+        read_source("k8s", str(tmp_path / "missing.yaml"))

@@ -19,6 +19,7 @@ import ssl
 import pytest
 
 from ansible_collections.gpufleet.containers.plugins.module_utils._registry_client import (
+    ClientOptionError,
     RegistryClient,
     RegistryError,
     _connection_error,
@@ -277,3 +278,18 @@ def test_https_to_a_plain_http_registry_is_a_tls_error_with_the_fix():
 )
 def test_connection_failures_are_classified(reason, kind):
     assert _connection_error("https://r.example/v2/a/manifests/1", reason).kind == kind
+
+
+def test_a_realm_url_that_cannot_be_sent_is_an_error_of_that_image():
+    with StubRegistry() as stub:
+        realm = 'Bearer realm="http://%s/t\u00f6ken"' % stub.host
+        stub.raw_answers["/v2/x/y/manifests/1"] = (401, b"", [("WWW-Authenticate", realm)])
+        error = failure(client_for(stub), "%s/x/y:1" % stub.host)
+    assert error.kind == "malformed"
+    assert "cannot be sent" in error.message
+
+
+@pytest.mark.parametrize("timeout", [-1, 0, True, "30"])
+def test_a_timeout_below_one_second_is_refused_up_front(timeout):
+    with pytest.raises(ClientOptionError, match="timeout must be at least 1 second"):
+        RegistryClient(timeout=timeout)

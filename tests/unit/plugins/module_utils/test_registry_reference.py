@@ -139,6 +139,9 @@ def test_first_component_without_dot_or_port_is_a_docker_hub_namespace():
         ("ubuntu@sha256:1234", "not a digest"),
         ("ubuntu:bad tag", "not a valid tag"),
         ("ubuntu:-x", "not a valid tag"),
+        # Docker's tag grammar is ASCII; Python's \w alone would take these and the request would then crash.
+        ("ubuntu:t\u00e4g", "not a valid tag.*ASCII"),
+        ("ubuntu:\u0663", "not a valid tag.*ASCII"),
         ("ghcr.io//img", "not a valid repository name"),
         ("reg_istry.example.com:5000/app", "not a valid registry host"),
     ],

@@ -210,10 +210,70 @@ def test_images_from_compose_and_k8s_files_with_where_they_are_used(run_module, 
     assert "used in %s services.api" % compose in result["table"]
 
 
-def test_unreadable_source_file_fails_with_its_name(run_module, tmp_path):
-    result = run_module({"compose_files": [str(tmp_path / "missing.yaml")]})
+def test_unreadable_source_file_is_reported_with_its_name(run_module, tmp_path):
+    missing = str(tmp_path / "missing.yaml")
+    result = run_module({"compose_files": [missing]})
+    assert result["_exit_code"] == 0
+    assert [(error["path"], error["format"]) for error in result["source_errors"]] == [(missing, "compose")]
+    assert "cannot read" in result["source_errors"][0]["message"]
+    assert "1 source file could not be read: %s" % missing in result["table"]
+
+
+def test_non_ascii_tag_is_that_image_s_error_and_the_others_are_checked(run_module, registry):
+    images = ["%s/team/legacy:t\u00e4g" % registry.host, "%s/team/legacy:1" % registry.host]
+    result = run_module({"images": images, "insecure_registries": [registry.host]})
+    assert result["_exit_code"] == 0
+    rows = by_reference(result)
+    assert rows[images[0]]["error"]["kind"] == "invalid_reference"
+    assert "ASCII" in rows[images[0]]["error"]["message"]
+    assert rows[images[1]]["supports"] == {"amd64": True, "arm64": False}
+
+
+def test_sources_that_are_not_utf8_or_not_manifests_are_reported_and_the_rest_is_checked(
+    run_module, registry, tmp_path
+):
+    latin1 = tmp_path / "latin1-compose.yaml"
+    latin1.write_bytes(b"services:\n  api: {image: 'caf\xe9:1'}\n")
+    good = tmp_path / "compose.yaml"
+    good.write_text("services:\n  api: {image: '%s/team/legacy:1'}\n" % registry.host)
+    containers_int = tmp_path / "pod.yaml"
+    containers_int.write_text("kind: Pod\nmetadata: {name: p}\nspec: {containers: 5}\n")
+    items_int = tmp_path / "list.yaml"
+    items_int.write_text("kind: List\nitems: 5\n")
+    explicit = "%s/nvidia/cuda:12" % registry.host
+    result = run_module(
+        {
+            "images": [explicit],
+            "compose_files": [str(latin1), str(good)],
+            "k8s_manifests": [str(containers_int), str(items_int)],
+            "insecure_registries": [registry.host],
+        }
+    )
+    assert result["_exit_code"] == 0
+    errors = {error["path"]: error for error in result["source_errors"]}
+    assert sorted(errors) == sorted([str(latin1), str(containers_int), str(items_int)])
+    assert "not UTF-8" in errors[str(latin1)]["message"] and "UTF-8" in errors[str(latin1)]["hint"]
+    assert "spec.containers is int" in errors[str(containers_int)]["message"]
+    assert "items is int" in errors[str(items_int)]["message"]
+    assert all(error["hint"] for error in errors.values())
+    rows = by_reference(result)
+    assert rows[explicit]["supports"] == {"amd64": True, "arm64": True}
+    assert rows["%s/team/legacy:1" % registry.host]["supports"] == {"amd64": True, "arm64": False}
+
+
+def test_fail_on_missing_counts_unreadable_sources(run_module, registry, tmp_path):
+    broken = tmp_path / "list.yaml"
+    broken.write_text("kind: List\nitems: 5\n")
+    result = run_module(
+        {
+            "images": ["%s/nvidia/cuda:12" % registry.host],
+            "k8s_manifests": [str(broken)],
+            "insecure_registries": [registry.host],
+            "fail_on_missing": ["arm64"],
+        }
+    )
     assert result["failed"] is True
-    assert "missing.yaml" in result["msg"]
+    assert result["msg"] == "images must support arm64: could not read %s" % broken
 
 
 @pytest.mark.parametrize(
@@ -222,12 +282,24 @@ def test_unreadable_source_file_fails_with_its_name(run_module, tmp_path):
         ({"images": ["a"], "architectures": ["s390x"]}, "s390x"),
         ({"images": []}, "nothing to check"),
         ({"images": ["a"], "ca_path": "/nonexistent/ca.pem"}, "ca_path"),
+        ({"images": ["127.0.0.1:1/a"], "timeout": -1}, "timeout must be at least 1 second, got -1"),
+        ({"images": ["127.0.0.1:1/a"], "timeout": 0}, "timeout must be at least 1 second, got 0"),
     ],
 )
 def test_bad_options_fail_clearly(run_module, args, words):
     result = run_module(args)
     assert result["failed"] is True
     assert words in result["msg"]
+
+
+@pytest.mark.parametrize("content", [b"not a certificate\n", b"", b"-----BEGIN CERTIFICATE-----\nAAAA\n"])
+def test_ca_path_that_is_not_a_pem_bundle_fails_clearly(run_module, tmp_path, content):
+    ca_path = tmp_path / "ca.pem"
+    ca_path.write_bytes(content)
+    result = run_module({"images": ["127.0.0.1:1/a"], "ca_path": str(ca_path)})
+    assert result["failed"] is True
+    assert result["msg"].startswith("ca_path %s holds no PEM CA certificate" % ca_path)
+    assert "-----BEGIN CERTIFICATE-----" in result["msg"]
 
 
 IMAGE_INSPECT = json.dumps(
