@@ -27,12 +27,26 @@ class LocalEngineError(Exception):
         self.error = error
 
 
+def _operand(reference):
+    """The reference as the command's last argument, after `--`; one that reads as an option is refused as well,
+    since `--` is only as good as every docker CLI version's parsing of it."""
+    if reference.lstrip().startswith("-"):
+        raise LocalEngineError(
+            image_error(
+                "invalid_reference",
+                "%r starts with `-` and would be read by the docker CLI as an option, not an image" % reference,
+            )
+        )
+    return ["--", reference]
+
+
 def image_inspect_command(docker_bin, reference):
-    return [docker_bin, "image", "inspect", reference]
+    return [docker_bin, "image", "inspect"] + _operand(reference)
 
 
 def manifest_inspect_command(docker_bin, reference, insecure=False):
-    return [docker_bin, "manifest", "inspect", "--verbose"] + (["--insecure"] if insecure else []) + [reference]
+    options = ["--verbose"] + (["--insecure"] if insecure else [])
+    return [docker_bin, "manifest", "inspect"] + options + _operand(reference)
 
 
 def is_missing_locally(rc, stderr):

@@ -300,7 +300,8 @@ def read_sources(module):
     return found, errors
 
 
-def inspect_local(module, reference, parsed):
+def inspect_local(module, parsed):
+    reference = parsed.original  # as written, trimmed: what `docker pull` would be given
     docker = module.get_bin_path(module.params["docker_bin"])
     if not docker:
         raise LocalEngineError(image_error("local_engine", "%s not found on this host" % module.params["docker_bin"]))
@@ -328,7 +329,7 @@ def check_image(module, client, reference, architectures, unresolved):
         return image_result(reference, architectures, error=image_error("invalid_reference", str(error)))
     try:
         if client is None:
-            found = inspect_local(module, reference, parsed)
+            found = inspect_local(module, parsed)
         else:
             found = client.inspect(parsed)
             found["name"] = parsed.name

@@ -137,16 +137,26 @@ def test_unusable_output_is_an_error_not_a_traceback(parse, stdout):
     assert raised.value.error["kind"] in ("malformed", "not_found")
 
 
-def test_commands_are_argument_lists():
-    assert image_inspect_command("/usr/bin/docker", "app:1") == ["/usr/bin/docker", "image", "inspect", "app:1"]
+def test_commands_are_argument_lists_that_end_options_before_the_reference():
+    assert image_inspect_command("/usr/bin/docker", "app:1") == ["/usr/bin/docker", "image", "inspect", "--", "app:1"]
     assert manifest_inspect_command("docker", "r:5000/a:1", insecure=True) == [
         "docker",
         "manifest",
         "inspect",
         "--verbose",
         "--insecure",
+        "--",
         "r:5000/a:1",
     ]
+
+
+@pytest.mark.parametrize("build", [image_inspect_command, manifest_inspect_command])
+@pytest.mark.parametrize("reference", ["--host=tcp://attacker.example:2375", "-H", " -x", "--"])
+def test_a_reference_that_reads_as_an_option_is_refused(build, reference):
+    with pytest.raises(LocalEngineError) as raised:
+        build("docker", reference)
+    assert raised.value.error["kind"] == "invalid_reference"
+    assert "option" in raised.value.error["message"]
 
 
 def test_missing_locally_is_told_apart_from_other_failures():

@@ -322,8 +322,8 @@ MANIFEST_INSPECT = json.dumps(
 def test_local_source_reads_the_engine_then_the_registry_through_the_cli(run_module):
     docker = Docker(
         [
-            ([DOCKER, "image", "inspect", "app:1"], (0, IMAGE_INSPECT, "")),
-            ([DOCKER, "image", "inspect", "127.0.0.1:5000/app:2"], (1, "[]\n", NO_SUCH_IMAGE)),
+            ([DOCKER, "image", "inspect", "--", "app:1"], (0, IMAGE_INSPECT, "")),
+            ([DOCKER, "image", "inspect", "--", "127.0.0.1:5000/app:2"], (1, "[]\n", NO_SUCH_IMAGE)),
             ([DOCKER, "manifest", "inspect"], (0, MANIFEST_INSPECT, "")),
         ]
     )
@@ -335,9 +335,9 @@ def test_local_source_reads_the_engine_then_the_registry_through_the_cli(run_mod
     assert rows["app:1"]["supports"] == {"amd64": True, "arm64": False}
     assert rows["127.0.0.1:5000/app:2"]["supports"] == {"amd64": True, "arm64": True}
     assert docker.calls == [
-        [DOCKER, "image", "inspect", "app:1"],
-        [DOCKER, "image", "inspect", "127.0.0.1:5000/app:2"],
-        [DOCKER, "manifest", "inspect", "--verbose", "--insecure", "127.0.0.1:5000/app:2"],
+        [DOCKER, "image", "inspect", "--", "app:1"],
+        [DOCKER, "image", "inspect", "--", "127.0.0.1:5000/app:2"],
+        [DOCKER, "manifest", "inspect", "--verbose", "--insecure", "--", "127.0.0.1:5000/app:2"],
     ]
 
 
@@ -347,6 +347,17 @@ def test_local_source_with_the_daemon_down_reports_each_image(run_module):
     assert result["_exit_code"] == 0
     assert [row["error"]["kind"] for row in result["images"]] == ["local_engine", "local_engine"]
     assert "systemctl start docker" in result["images"][0]["error"]["hint"]
+
+
+def test_local_source_never_hands_docker_a_reference_that_reads_as_an_option(run_module):
+    docker = Docker([([DOCKER, "image", "inspect", "--", "app:1"], (0, IMAGE_INSPECT, ""))])
+    result = run_module({"images": ["--host=tcp://attacker.example:2375", "-H", "app:1"], "source": "local"}, docker)
+    assert [row["error"]["kind"] if row["error"] else None for row in result["images"]] == [
+        "invalid_reference",
+        "invalid_reference",
+        None,
+    ]
+    assert docker.calls == [[DOCKER, "image", "inspect", "--", "app:1"]]
 
 
 def test_local_source_without_docker(run_module):
