@@ -12,11 +12,98 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 NO_VERDICT = "no verdict"
+# The fields the report reads, with the JSON type it needs: a verdict file that gets one wrong is listed as unreadable
+# instead of stopping the report for the whole fleet. Names it sorts and counts by must be strings; what it only prints
+# may be any single value, but not an object or an array (which would print as Python's repr).
+KEY_FIELDS = ("host", "verdict", "architecture")
+PRINTED_FIELDS = ("stage", "reason", "hint", "distribution", "docker_version", "toolkit_version")
+OBJECT_FIELDS = ("found", "expected")
 
 
-def _host_row(host, verdict):
+class VerdictUnreadable(Exception):
+    """A verdict file that cannot be reported on; the message says why."""
+
+
+def _json_type(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def verdict_shape_problem(verdict):
+    """Why the report cannot use this parsed verdict, or None when it can."""
+    if not isinstance(verdict, dict):
+        return "holds %s, not a JSON object" % _json_type(verdict)
+    for field in KEY_FIELDS:
+        value = verdict.get(field)
+        if value is not None and not isinstance(value, str):
+            return "%s is %s, not a string" % (field, _json_type(value))
+    for field in PRINTED_FIELDS:
+        value = verdict.get(field)
+        if isinstance(value, (dict, list)):
+            return "%s is %s, not a single value" % (field, _json_type(value))
+    for field in OBJECT_FIELDS:
+        value = verdict.get(field)
+        if value is not None and not isinstance(value, dict):
+            return "%s is %s, not an object" % (field, _json_type(value))
+    found = verdict.get("found") or {}
+    models = found.get("models")
+    if models is not None and not (isinstance(models, list) and all(isinstance(model, str) for model in models)):
+        return "found.models is %s, not a list of strings" % _json_type(models)
+    memory = found.get("memory_total_mib")
+    readings = memory if isinstance(memory, list) else [memory]
+    if not all(reading is None or _is_number(reading) for reading in readings):
+        return "found.memory_total_mib is %s, not a number or a list of numbers" % _json_type(memory)
+    return None
+
+
+def parse_verdict(data):
+    """The verdict in a file's bytes or text; VerdictUnreadable says what is wrong with it."""
+    try:
+        verdict = json.loads(data)
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError alike
+        raise VerdictUnreadable("not JSON: %s" % error) from None
+    except RecursionError:
+        raise VerdictUnreadable("not JSON: nested too deeply to read") from None
+    problem = verdict_shape_problem(verdict)
+    if problem:
+        raise VerdictUnreadable(problem)
+    return verdict
+
+
+def _unreadable_file_of(host, unreadable):
+    for path in sorted(unreadable):
+        if os.path.basename(path) == host + ".json":
+            return path
+    return None
+
+
+def _host_row(host, verdict, unreadable):
+    if verdict is None and _unreadable_file_of(host, unreadable):
+        path = _unreadable_file_of(host, unreadable)
+        return {
+            "host": host,
+            "verdict": "fail",
+            "stage": "unknown",
+            "reason": "%s: its verdict file %s could not be read: %s" % (NO_VERDICT, path, unreadable[path]),
+            "error_kind": "verdict_unreadable",
+            "hint": "delete %s and run again with -l %s" % (path, host),
+        }
     if verdict is None:
         return {
             "host": host,
@@ -42,13 +129,16 @@ def _count_by(rows, key):
     return dict(sorted(counts.items()))
 
 
-def build_report(verdicts, hosts=None):
-    """verdicts: {host: verdict dict}; hosts: every host the run targeted (missing ones get a failing row).
+def build_report(verdicts, hosts=None, unreadable=None):
+    """verdicts: {host: verdict dict}; hosts: every host the run targeted (missing ones get a failing row);
+    unreadable: {verdict file path: reason} for files that parse_verdict refused.
 
-    Failed hosts come first (sorted by host name), then passing ones.
+    Failed hosts come first (sorted by host name), then passing ones. An unreadable file is listed on its own; a
+    targeted host whose file it is (by its name, <host>.json) fails with the reason.
     """
+    unreadable = unreadable or {}
     names = sorted(set(verdicts) | set(hosts or []))
-    rows = [_host_row(name, verdicts.get(name)) for name in names]
+    rows = [_host_row(name, verdicts.get(name), unreadable) for name in names]
     rows.sort(key=lambda row: (row["verdict"] == "pass", row["host"]))
     totals = {
         "hosts": len(rows),
@@ -60,7 +150,11 @@ def build_report(verdicts, hosts=None):
         arch = row.get("architecture") or "unknown"
         per_arch = totals["by_architecture_and_verdict"].setdefault(arch, {"pass": 0, "fail": 0})
         per_arch[row["verdict"]] += 1
-    return {"totals": totals, "hosts": rows}
+    return {
+        "totals": totals,
+        "hosts": rows,
+        "unreadable": [{"file": path, "reason": unreadable[path]} for path in sorted(unreadable)],
+    }
 
 
 def _gpus_found(row):
@@ -71,7 +165,9 @@ def _gpus_found(row):
     models = sorted(set(found.get("models") or []))
     memory = found.get("memory_total_mib")
     if isinstance(memory, list):
-        memory = min(memory) if memory else None
+        # A GPU without a memory reading (N/A on integrated GPUs) does not hide the others'.
+        readings = [reading for reading in memory if reading is not None]
+        memory = min(readings) if readings else None
     text = "%s x %s" % (count, ", ".join(models) or "?")
     if memory:
         text += " (%s MiB)" % memory
@@ -127,6 +223,9 @@ def render_markdown(report, title="GPU fleet report"):
             reason,
         ]
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    if report.get("unreadable"):
+        lines += ["", "Verdict files that could not be read (delete them and verify those hosts again):"]
+        lines += ["- %s: %s" % (entry["file"], entry["reason"]) for entry in report["unreadable"]]
     simulated = [row["host"] for row in report["hosts"] if row.get("simulated_gpu")]
     if simulated:
         lines += ["", "Simulated GPU (testbed replay of captured nvidia-smi output): %s." % ", ".join(simulated)]

@@ -17,6 +17,8 @@ description:
   - Failed hosts come first, with their reason and the fix; totals by architecture and verdict.
   - Hosts listed in O(hosts) that have no verdict file are reported as failed with C(no verdict) (unreachable, or
     stopped before verification), so no host silently drops out of the report.
+  - A verdict file that is not JSON or not shaped as a verdict (an array, a C(host) that is not a string) is listed
+    in RV(unreadable) and in the summary with the reason; the other files are reported as usual.
   - Runs where the verdict files are, normally the controller (C(delegate_to=localhost)).
 author: gpufleet maintainers (@gpufleet)
 options:
@@ -84,33 +86,47 @@ summary:
   description: The human summary's text.
   returned: always
   type: str
+unreadable:
+  description:
+    - Verdict files that could not be read (not JSON, or not shaped as a verdict), with the reason; the report covers
+      the other hosts, and a targeted host whose file this is fails with the reason.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"file": "report/hosts/gpu-03.json", "reason": "holds an array, not a JSON object"}]
 """
 
 import glob
-import json
 import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gpufleet.containers.plugins.module_utils._fleet_report import (
+    VerdictUnreadable,
     build_report,
+    parse_verdict,
     render_json,
     render_markdown,
 )
 
 
-def read_verdicts(module, verdict_dir):
-    verdicts = {}
+def read_verdicts(verdict_dir):
+    """({host: verdict}, {path: reason}): one bad file is reported, it does not hide the rest of the fleet."""
+    verdicts, unreadable = {}, {}
     for path in sorted(glob.glob(os.path.join(verdict_dir, "*.json"))):
         try:
-            with open(path) as handle:
-                verdict = json.load(handle)
-        except (OSError, ValueError) as error:
-            module.fail_json(msg="cannot read verdict %s: %s; delete it and run again" % (path, error))
+            with open(path, "rb") as handle:
+                verdict = parse_verdict(handle.read())
+        except OSError as error:
+            unreadable[path] = "cannot open: %s" % error.strerror
+            continue
+        except VerdictUnreadable as error:
+            unreadable[path] = str(error)
+            continue
         host = verdict.get("host") or os.path.basename(path)[: -len(".json")]
         verdicts[host] = verdict
-    return verdicts
+    return verdicts, unreadable
 
 
 def current_text(path):
@@ -141,7 +157,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    report = build_report(read_verdicts(module, params["verdict_dir"]), params["hosts"])
+    verdicts, unreadable = read_verdicts(params["verdict_dir"])
+    report = build_report(verdicts, params["hosts"], unreadable)
     outputs = {
         os.path.join(params["dest_dir"], "fleet-report.json"): render_json(report),
         os.path.join(params["dest_dir"], "fleet-report.md"): render_markdown(report, params["title"]),
@@ -159,6 +176,7 @@ def main():
         json_path=os.path.join(params["dest_dir"], "fleet-report.json"),
         markdown_path=markdown_path,
         summary=outputs[markdown_path],
+        unreadable=report["unreadable"],
     )
     if module._diff:
         result["diff"] = dict(
