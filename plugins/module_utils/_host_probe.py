@@ -33,8 +33,17 @@ class ProbeError(Exception):
     """A probe that cannot answer; the message names the cause."""
 
 
+def option_like_names(names):
+    """The names a command would read as options (they start with "-"): refused before any command runs.
+
+    "--" before the names guards dpkg-query and systemctl too; refusing such names as well gives the user an error
+    that names them, instead of a package or unit reported as not found.
+    """
+    return [name for name in names if name.startswith("-")]
+
+
 def dpkg_query_argv(packages):
-    return ["dpkg-query", "--show", "--showformat=" + DPKG_QUERY_FORMAT] + list(packages)
+    return ["dpkg-query", "--show", "--showformat=" + DPKG_QUERY_FORMAT, "--"] + list(packages)
 
 
 def absent_package():
@@ -70,7 +79,7 @@ def parse_dpkg_query(stdout, packages):
 
 
 def systemctl_show_argv(units):
-    return ["systemctl", "show", "--property=" + ",".join(UNIT_PROPERTIES)] + list(units)
+    return ["systemctl", "show", "--property=" + ",".join(UNIT_PROPERTIES), "--"] + list(units)
 
 
 def _snake(name):
@@ -122,8 +131,16 @@ def path_info(path, read=False, max_bytes=MAX_READ_BYTES):
             raise ProbeError("%s is a %s, not a file: it cannot be read" % (path, kind))
         if info.st_size > max_bytes:
             raise ProbeError("%s is %d bytes, more than the %d this probe reads" % (path, info.st_size, max_bytes))
+        # The size is only a claim: /proc and /sys files report 0 and return what they like. One byte past the
+        # limit tells a file that is too big from one exactly at it, without reading the rest.
         with open(path, "rb") as handle:
-            result["content"] = base64.b64encode(handle.read()).decode("ascii")
+            content = handle.read(max_bytes + 1)
+        if len(content) > max_bytes:
+            raise ProbeError(
+                "%s holds more than the %d bytes this probe reads (it reports a size of %d); read it another way"
+                % (path, max_bytes, info.st_size)
+            )
+        result["content"] = base64.b64encode(content).decode("ascii")
     return result
 
 

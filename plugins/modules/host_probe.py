@@ -24,13 +24,17 @@ description:
 author: gpufleet maintainers (@gpufleet)
 options:
   packages:
-    description: Package names to look up in dpkg's database. A name dpkg never heard of is reported not installed.
+    description:
+      - Package names to look up in dpkg's database. A name dpkg never heard of is reported not installed.
+      - A name that starts with C(-) is refused, as dpkg-query would read it as an option.
     type: list
     elements: str
     default: []
   units:
-    description: systemd units to look up, for example V(docker.service). A unit that does not exist has the
-      C(load_state) C(not-found) in RV(units).
+    description:
+      - systemd units to look up, for example V(docker.service). A unit that does not exist has the C(load_state)
+        C(not-found) in RV(units).
+      - A name that starts with C(-) is refused, as systemctl would read it as an option.
     type: list
     elements: str
     default: []
@@ -43,7 +47,8 @@ options:
     description:
       - Files whose content to return, base64-encoded, in RV(paths). They are looked at as O(paths) are, so they need
         not be listed twice. A missing file is reported with C(exists=false) in RV(paths), not as an error.
-      - Meant for small configuration files; a file over 1 MiB fails the module.
+      - Meant for small configuration files; a file over 1 MiB fails the module. The limit counts the bytes read,
+        not the size a file reports, so C(/proc) files (which report 0) are limited too.
     type: list
     elements: path
     default: []
@@ -136,6 +141,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._host_probe im
     absent_package,
     dpkg_query_argv,
     free_space,
+    option_like_names,
     parse_dpkg_query,
     parse_systemctl_show,
     path_info,
@@ -194,7 +200,19 @@ def probe_units(module, units):
         module.fail_json(msg=str(error), cmd=argv, rc=rc, stdout=stdout, stderr=stderr)
 
 
+def refuse_option_like_names(module):
+    refused = [
+        "%s %s" % (kind, name) for kind in ("packages", "units") for name in option_like_names(module.params[kind])
+    ]
+    if refused:
+        module.fail_json(
+            msg="names that start with '-' would be read as options by dpkg-query or systemctl, not looked up: %s. "
+            "Correct or remove them." % ", ".join(refused)
+        )
+
+
 def run_module(module):
+    refuse_option_like_names(module)
     params = module.params
     architecture, packages = probe_dpkg(module, params["packages"])
     result = dict(changed=False, dpkg_architecture=architecture, packages=packages)

@@ -4,16 +4,19 @@
 """The probe's parsers, fed with output captured from the Debian 12 test host, and its file-system readers."""
 
 import base64
+import io
 import os
 import shutil
 import subprocess
 
 import pytest
 
+from ansible_collections.gpufleet.containers.plugins.module_utils import _host_probe
 from ansible_collections.gpufleet.containers.plugins.module_utils._host_probe import (
     ProbeError,
     dpkg_query_argv,
     free_space,
+    option_like_names,
     parse_dpkg_query,
     parse_systemctl_show,
     path_info,
@@ -46,7 +49,8 @@ def test_dpkg_query_asks_for_every_name_with_a_tab_separated_format():
     argv = dpkg_query_argv(["docker.io", "docker-ce"])
     assert argv[:2] == ["dpkg-query", "--show"]
     assert argv[2] == "--showformat=${Package}\t${db:Status-Abbrev}\t${Version}\t${Architecture}\n"
-    assert argv[3:] == ["docker.io", "docker-ce"]
+    # "--" ends dpkg-query's options: nothing after it is read as one.
+    assert argv[3:] == ["--", "docker.io", "docker-ce"]
 
 
 def test_dpkg_states_are_read_as_a_role_needs_them():
@@ -83,7 +87,7 @@ def test_lines_for_names_not_asked_about_are_ignored():
 
 def test_systemctl_blocks_map_to_the_units_in_order():
     argv = systemctl_show_argv(UNITS)
-    assert argv == ["systemctl", "show", "--property=LoadState,ActiveState,UnitFileState"] + UNITS
+    assert argv == ["systemctl", "show", "--property=LoadState,ActiveState,UnitFileState", "--"] + UNITS
     units = parse_systemctl_show(SYSTEMCTL_SHOW, UNITS)
     assert units["ssh.service"] == {"load_state": "loaded", "active_state": "inactive", "unit_file_state": "disabled"}
     assert units["docker.service"] == {"load_state": "not-found", "active_state": "inactive", "unit_file_state": None}
@@ -145,3 +149,34 @@ def test_parses_what_this_machines_dpkg_says():
     assert found["dpkg"]["installed"] is True
     assert found["dpkg"]["version"]
     assert found["gpufleet-no-such-package"]["installed"] is False
+
+
+def test_a_proc_file_reporting_size_0_is_read_only_up_to_the_limit():
+    # /proc files say they hold 0 bytes and then return as much as they like (/proc/kallsyms: megabytes).
+    assert os.stat("/proc/self/maps").st_size == 0
+    with pytest.raises(ProbeError, match=r"/proc/self/maps holds more than the 64 bytes this probe reads"):
+        path_info("/proc/self/maps", read=True, max_bytes=64)
+    assert base64.b64decode(path_info("/proc/self/maps", read=True, max_bytes=10 * 1024 * 1024)["content"])
+
+
+class CountingStream(io.BytesIO):
+    """8 MiB behind a file that reports size 0; remembers how far it was read once closed."""
+
+    bytes_read = None
+
+    def close(self):
+        self.bytes_read = self.tell()
+        super(CountingStream, self).close()
+
+
+def test_no_more_than_the_limit_and_one_byte_is_read(monkeypatch):
+    huge = CountingStream(b"x" * (8 * 1024 * 1024))
+    monkeypatch.setattr(_host_probe, "open", lambda path, mode: huge, raising=False)
+    with pytest.raises(ProbeError, match="more than the 1024 bytes"):
+        path_info("/proc/self/maps", read=True, max_bytes=1024)
+    assert huge.bytes_read == 1025
+
+
+def test_names_that_would_be_read_as_options_are_found():
+    assert option_like_names(["docker.io", "-a", "--admindir=/tmp", "x-y", "--"]) == ["-a", "--admindir=/tmp", "--"]
+    assert option_like_names([]) == []

@@ -72,3 +72,23 @@ def test_a_file_too_big_to_read_fails_naming_it(monkeypatch, capsys, tmp_path):
     assert all(environ["LC_ALL"] == "C" for environ in host.environ)
     assert result["_exit"] == 1
     assert result["msg"] == "Cannot read %s: %s is a directory, not a file: it cannot be read" % (tmp_path, tmp_path)
+
+
+def test_package_and_unit_names_starting_with_a_dash_are_refused_before_anything_runs(monkeypatch, capsys):
+    host = Commands(by_command={"dpkg": (0, "amd64\n", ""), "dpkg-query": (0, DPKG, ""), "systemctl": (0, "", "")})
+    host.install(monkeypatch)
+    result = run_main({"packages": ["docker.io", "--admindir=/tmp/x"], "units": ["-H", "docker.service"]}, capsys)
+    assert result["_exit"] == 1
+    assert "--admindir=/tmp/x" in result["msg"] and "-H" in result["msg"]
+    assert "would be read as options" in result["msg"]
+    assert host.calls == []
+
+
+def test_the_commands_end_their_options_before_the_names(monkeypatch, capsys):
+    answers = {"dpkg": (0, "amd64\n", ""), "dpkg-query": (0, DPKG, ""), "systemctl": (0, SYSTEMCTL, "")}
+    host = Commands(by_command=answers)
+    host.install(monkeypatch)
+    result = run_main({"packages": ["docker.io"], "units": ["docker.service"]}, capsys)
+    assert result["_exit"] == 0
+    assert host.calls[1][-2:] == ["--", "docker.io"]
+    assert host.calls[2][-2:] == ["--", "docker.service"]
