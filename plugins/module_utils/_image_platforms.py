@@ -148,8 +148,18 @@ def canonical_architectures(names):
     return canonical
 
 
-def image_result(reference, architectures, name=None, digest=None, media_type=None, platforms=None, error=None):
-    """One image's row of the module's `images` result. `supports` is null per architecture when unknown."""
+def image_result(
+    reference,
+    architectures,
+    name=None,
+    digest=None,
+    media_type=None,
+    platforms=None,
+    error=None,
+    credentials_withheld=None,
+):
+    """One image's row of the module's `images` result. `supports` is null per architecture when unknown;
+    `credentials_withheld` says why the registry's token service was asked without the given credentials."""
     platforms = platforms or []
     return {
         "reference": reference,
@@ -163,6 +173,7 @@ def image_result(reference, architectures, name=None, digest=None, media_type=No
             for arch in architectures
         },
         "error": error,
+        "credentials_withheld": credentials_withheld,
     }
 
 

@@ -116,6 +116,53 @@ def token_request_url(challenge, repository):
     return realm + separator + urlencode(query)
 
 
+# Docker Hub's registry (registry-1.docker.io) sends every client to its token service on another of Docker's
+# hosts; without this, logging in to Docker Hub would need trusted_realm_hosts.
+KNOWN_REALM_HOSTS = {"docker.io": ("auth.docker.io",)}
+
+
+def host_key(host):
+    """`Auth.Example.com:443` -> ('auth.example.com', None): the host name, and the port unless it is 80 or 443.
+
+    A registry written without a port is reached on 443 (or 80 in plain HTTP), and a token service on the same
+    name there is the same operator's: ports below 1024 need root. Any other port can be another user's service
+    on the same machine, so it must match."""
+    parts = urlsplit("//" + host.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = "invalid"  # matches no real host, so nothing is sent to it
+    return ((parts.hostname or "").lower(), None if port in (None, 80, 443) else port)
+
+
+def credential_refusal(realm, registry_hosts, trusted_realm_hosts=(), plain_http_hosts=()):
+    """None when a registry's credentials may go to the token service at `realm`, else why not (for the user).
+
+    They may go to the registry's own host (`registry_hosts`: its names, as written and the API host), to a
+    well-known token service of that registry, and to `trusted_realm_hosts`; over HTTPS, or over plain HTTP to
+    a host in `plain_http_hosts` (the registries the user already speaks plain HTTP to). A registry can name any
+    URL as its realm, so anything else would hand the password to whoever the registry, or a machine in the
+    middle, points at."""
+    parts = urlsplit(realm)
+    realm_host = host_key(parts.netloc)
+    own = set()
+    for host in registry_hosts:
+        own.add(host_key(host))
+        own.update(host_key(known) for known in KNOWN_REALM_HOSTS.get(host, ()))
+    if realm_host not in own and realm_host not in {host_key(host) for host in trusted_realm_hosts}:
+        return (
+            "the token service %s is not on the registry's host (%s); if it is that registry's own token service, "
+            "list %s in trusted_realm_hosts" % (parts.netloc, ", ".join(registry_hosts), parts.netloc)
+        )
+    if parts.scheme != "https" and realm_host not in {host_key(host) for host in plain_http_hosts}:
+        return (
+            "the token service %s speaks plain HTTP, where anyone on the path reads the credentials; use a "
+            "registry whose token service speaks HTTPS, or list %s in insecure_registries to allow it"
+            % (realm.split("?")[0], parts.netloc)
+        )
+    return None
+
+
 def token_from_answer(body):
     """The bearer token from a token service's JSON answer (`token`, or OAuth2's `access_token`)."""
     try:

@@ -32,6 +32,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._image_platfor
 from ansible_collections.gpufleet.containers.plugins.module_utils._registry_auth import (
     AuthError,
     basic_authorization,
+    credential_refusal,
     parse_challenges,
     pick_challenge,
     token_from_answer,
@@ -151,6 +152,7 @@ class RegistryClient:
         timeout=30,
         transport=None,
         credential_hosts=(),
+        trusted_realm_hosts=(),
     ):
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 1:
             # The socket layer refuses negative timeouts with a bare ValueError, and 0 makes every read fail at once.
@@ -160,11 +162,14 @@ class RegistryClient:
         # Credentials go only to these registries when named, so auditing Docker Hub images next to private ones
         # does not hand the private password to Docker Hub's token service.
         self.credential_hosts = set(credential_hosts or ())
+        # Token services on other hosts than their registry's that may get the credentials (see credential_refusal).
+        self.trusted_realm_hosts = list(trusted_realm_hosts or ())
         self.insecure = set(insecure_registries or ())
         self.timeout = timeout
         self.transport = transport or urllib_transport
         self.ssl_context = None if transport else ssl_context_for(validate_certs, ca_path)
         self._authorizations = {}  # (api host, repository) -> Authorization header that worked
+        self._withheld = {}  # (api host, repository) -> why the credentials were not sent to its token service
 
     def base_url(self, reference):
         scheme = "http" if reference.api_host in self.insecure or reference.domain in self.insecure else "https"
@@ -181,9 +186,14 @@ class RegistryClient:
             return False
         return not self.credential_hosts or bool({reference.domain, reference.api_host} & self.credential_hosts)
 
+    def credentials_withheld(self, reference):
+        """Why the credentials were not sent to this reference's token service, or None (sent, or none to send)."""
+        return self._withheld.get((reference.api_host, reference.repository))
+
     def _authorize(self, challenge, reference, url):
         """An Authorization header that answers `challenge`, or RegistryError('unauthorized')."""
         has_credentials = self._has_credentials(reference)
+        key = (reference.api_host, reference.repository)
         repository = reference.repository
         if challenge is None:
             raise RegistryError("unauthorized", "%s refused access and named no way to authenticate" % url)
@@ -198,16 +208,28 @@ class RegistryClient:
             token_url = token_request_url(challenge, repository)
         except AuthError as error:
             raise RegistryError("unauthorized", str(error)) from None
+        if has_credentials:
+            refusal = credential_refusal(
+                challenge.params["realm"],
+                [reference.domain, reference.api_host],
+                self.trusted_realm_hosts,
+                self.insecure,
+            )
+            if refusal:
+                # Asked anonymously instead: public images still read, and the result says why.
+                self._withheld[key] = refusal
+                has_credentials = False
         basic = basic_authorization(self.username, self.password or "") if has_credentials else None
         answer = self._send(token_url, "application/json", basic)
         if answer.status in (401, 403):
             raise RegistryError(
                 "unauthorized",
-                "the token service %s refused %s (HTTP %d)"
+                "the token service %s refused %s (HTTP %d)%s"
                 % (
                     token_url.split("?")[0],
                     "the given credentials" if has_credentials else "anonymous access",
                     answer.status,
+                    self._withheld_note(key),
                 ),
             )
         if answer.status != 200:
@@ -233,11 +255,15 @@ class RegistryClient:
             answer = self._send(url, accept, self._authorizations[key])
         if answer.status == 200:
             return answer
-        raise self._status_error(url, answer, self._has_credentials(reference))
+        had_credentials = self._has_credentials(reference) and key not in self._withheld
+        raise self._status_error(url, answer, had_credentials, self._withheld_note(key))
 
-    def _status_error(self, url, answer, had_credentials):
+    def _withheld_note(self, key):
+        return "; credentials were not sent: %s" % self._withheld[key] if key in self._withheld else ""
+
+    def _status_error(self, url, answer, had_credentials, note=""):
         detail = _registry_messages(answer.body)
-        said = " (%s)" % detail if detail else ""
+        said = " (%s)%s" % (detail, note) if detail else note
         if answer.status in (401, 403):
             hint = None
             if "insufficient_scope" in answer.headers.get("www-authenticate", ""):

@@ -25,6 +25,10 @@ description:
   - Registries that ask for a token with a C(Bearer) challenge in C(WWW-Authenticate), as Docker Hub, ghcr.io
     and nvcr.io do, get one from the token service they name, anonymously or with O(registry_username) and
     O(registry_password); registries that ask for Basic authentication get the credentials directly.
+  - The credentials go to a token service only on the registry's own host (Docker Hub's C(auth.docker.io) for
+    C(docker.io)) or on a host in O(trusted_realm_hosts), and only over HTTPS unless that host is in
+    O(insecure_registries); a registry can name any URL as its token service. Otherwise the token is asked for
+    anonymously, RV(images[].credentials_withheld) says why, and the module warns.
   - With O(source=local) it asks the Docker engine on the target host with C(docker image inspect), which knows
     the one platform the engine holds for that name, and for images the engine does not hold,
     C(docker manifest inspect --verbose), which asks the registry with the host's own C(docker login) credentials.
@@ -85,9 +89,19 @@ options:
     type: list
     elements: str
     default: []
+  trusted_realm_hosts:
+    description:
+      - Hosts (C(host) or C(host:port)) of token services that may receive O(registry_username) and
+        O(registry_password) although they are not on the registry's own host, for example V(gitlab.com) for
+        C(registry.gitlab.com).
+      - A host without a port stands for ports 443 and 80; another port must be named.
+    type: list
+    elements: str
+    default: []
   insecure_registries:
     description:
       - Registries (C(host:port)) spoken to in plain HTTP, like Docker's C(insecure-registries).
+      - Registries and token services listed here may receive the credentials over plain HTTP.
       - With O(source=local) these get C(docker manifest inspect --insecure).
     type: list
     elements: str
@@ -152,6 +166,14 @@ EXAMPLES = r"""
     credential_registries: [registry.example.com]
   register: audit
 
+- name: A GitLab registry, whose token service is on gitlab.com
+  gpufleet.containers.image_platforms:
+    images: [registry.gitlab.com/team/trainer:2.0]
+    registry_username: ci-reader
+    registry_password: "{{ vault_gitlab_token }}"
+    credential_registries: [registry.gitlab.com]
+    trusted_realm_hosts: [gitlab.com]
+
 - name: What the engine on this host holds
   gpufleet.containers.image_platforms:
     images: [myapp:latest]
@@ -195,6 +217,12 @@ images:
       description: Why the image could not be checked, or null.
       type: dict
       sample: {"kind": "not_found", "message": "tag or digest not found at ...", "hint": "Check the repository..."}
+    credentials_withheld:
+      description: Why O(registry_username) and O(registry_password) were not sent to the token service this
+        image's registry named (another host, or plain HTTP), and how to allow it; null when they were sent or
+        there were none to send.
+      type: str
+      sample: "the token service auth.example.net is not on the registry's host (registry.example.com, ...); ..."
   sample:
     - reference: nvidia/cuda:12.4.1-base-ubuntu22.04
       name: docker.io/nvidia/cuda:12.4.1-base-ubuntu22.04
@@ -335,7 +363,11 @@ def check_image(module, client, reference, architectures, unresolved):
             found["name"] = parsed.name
     except RegistryError as error:
         return image_result(
-            reference, architectures, name=parsed.name, error=image_error(error.kind, error.message, error.hint)
+            reference,
+            architectures,
+            name=parsed.name,
+            error=image_error(error.kind, error.message, error.hint),
+            credentials_withheld=client.credentials_withheld(parsed),
         )
     except LocalEngineError as error:
         return image_result(reference, architectures, name=parsed.name, error=error.error)
@@ -346,6 +378,7 @@ def check_image(module, client, reference, architectures, unresolved):
         digest=found.get("digest"),
         media_type=found.get("media_type"),
         platforms=found["platforms"],
+        credentials_withheld=client.credentials_withheld(parsed) if client else None,
     )
 
 
@@ -360,6 +393,7 @@ def main():
             registry_username=dict(type="str"),
             registry_password=dict(type="str", no_log=True),
             credential_registries=dict(type="list", elements="str", default=[]),
+            trusted_realm_hosts=dict(type="list", elements="str", default=[]),
             insecure_registries=dict(type="list", elements="str", default=[]),
             validate_certs=dict(type="bool", default=True),
             ca_path=dict(type="path"),
@@ -392,6 +426,7 @@ def main():
                 username=params["registry_username"],
                 password=params["registry_password"],
                 credential_hosts=params["credential_registries"],
+                trusted_realm_hosts=params["trusted_realm_hosts"],
                 insecure_registries=params["insecure_registries"],
                 validate_certs=params["validate_certs"],
                 ca_path=params["ca_path"],
@@ -404,6 +439,11 @@ def main():
         module.warn("%s: %s" % (error["message"], error["hint"]))
     images, sources, unresolved = merge_images(params["images"], found)
     results = [check_image(module, client, image, architectures, unresolved) for image in images]
+    withheld = []
+    for row in results:
+        if row["credentials_withheld"] and row["credentials_withheld"] not in withheld:
+            withheld.append(row["credentials_withheld"])
+            module.warn("credentials were not sent: %s" % row["credentials_withheld"])
     result = dict(
         changed=False,
         images=results,

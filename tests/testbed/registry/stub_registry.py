@@ -17,18 +17,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+ANONYMOUS_BEARER = "Bearer anonymous-token"  # what every stub's token service gives a request without credentials
 
 
 class StubRegistry:
     """Serves `manifests` {(repository, reference): (media type, bytes)} and `blobs` {digest: bytes}.
 
     auth: None (anonymous), "basic" or "bearer"; `credentials` (user, password) are what it accepts.
+    `realm`: the token service a Bearer challenge names (default: this stub's own /token), for example another
+    stub's, which then records whether the credentials reached it. `public`: the anonymous token may pull.
     `requests` records (method, path, Authorization header) for the tests to assert on."""
 
-    def __init__(self, auth=None, credentials=None, anonymous_token=True):
+    def __init__(self, auth=None, credentials=None, anonymous_token=True, realm=None, public=False):
         self.auth = auth
         self.credentials = credentials
         self.anonymous_token = anonymous_token
+        self.realm = realm
+        self.public = public
         self.manifests = {}
         self.blobs = {}
         self.requests = []
@@ -131,9 +136,9 @@ class StubRegistry:
                         401, "UNAUTHORIZED", "authentication required", [("WWW-Authenticate", 'Basic realm="stub"')]
                     )
                     return False
-                if authorization == "Bearer " + stub.token:
+                if authorization == "Bearer " + stub.token or (stub.public and authorization == ANONYMOUS_BEARER):
                     return True
-                realm = "http://%s/token" % stub.host
+                realm = stub.realm or "http://%s/token" % stub.host
                 self.error(
                     401,
                     "UNAUTHORIZED",
@@ -144,7 +149,7 @@ class StubRegistry:
 
             def token(self, authorization):
                 if authorization is None and stub.anonymous_token:
-                    return self.send(200, json.dumps({"token": "anonymous-token"}).encode())
+                    return self.send(200, json.dumps({"token": ANONYMOUS_BEARER.split(" ", 1)[1]}).encode())
                 if not stub._basic_ok(authorization):
                     return self.send(401, b'{"details":"incorrect username or password"}')
                 self.send(200, json.dumps({"token": stub.token, "expires_in": 300}).encode())

@@ -15,6 +15,7 @@ import pytest
 from ansible_collections.gpufleet.containers.plugins.module_utils._registry_auth import (
     AuthError,
     basic_authorization,
+    credential_refusal,
     parse_challenges,
     pick_challenge,
     token_from_answer,
@@ -139,3 +140,42 @@ def test_basic_authorization_header():
     header = basic_authorization("$oauthtoken", "p:w")
     assert header.startswith("Basic ")
     assert base64.b64decode(header[6:]).decode() == "$oauthtoken:p:w"
+
+
+# (realm URL, the registry's names, trusted_realm_hosts, insecure_registries) of token services that get the
+# credentials: the registry's own host, Docker Hub's token service, a host the user trusts, plain HTTP allowed.
+@pytest.mark.parametrize(
+    "realm, registry_hosts, trusted, plain_http",
+    [
+        ("https://nvcr.io/proxy_auth", ["nvcr.io"], [], []),
+        ("https://ghcr.io/token", ["ghcr.io"], [], []),
+        ("https://NVCR.io:443/proxy_auth", ["nvcr.io"], [], []),
+        ("https://auth.docker.io/token", ["docker.io", "registry-1.docker.io"], [], []),
+        ("https://gitlab.com/jwt/auth", ["registry.gitlab.com"], ["gitlab.com"], []),
+        ("https://auth.example.com:8443/token", ["registry.example.com"], ["auth.example.com:8443"], []),
+        ("http://127.0.0.1:5000/token", ["127.0.0.1:5000"], [], ["127.0.0.1:5000"]),
+        ("http://127.0.0.1:5001/token", ["127.0.0.1:5000"], ["127.0.0.1:5001"], ["127.0.0.1:5001"]),
+        ("https://[::1]:5000/token", ["[::1]:5000"], [], []),
+    ],
+)
+def test_credentials_go_to_the_registrys_own_or_trusted_token_service(realm, registry_hosts, trusted, plain_http):
+    assert credential_refusal(realm, registry_hosts, trusted, plain_http) is None
+
+
+@pytest.mark.parametrize(
+    "realm, registry_hosts, trusted, plain_http, words",
+    [
+        # A registry that names an attacker's token service must not get the credentials sent there.
+        ("https://collector.example/token", ["registry.example.com"], [], [], "not on the registry's host"),
+        ("https://auth.docker.io/token", ["registry.example.com"], [], [], "trusted_realm_hosts"),
+        # Another port on the same machine can be another user's service.
+        ("http://127.0.0.1:5001/token", ["127.0.0.1:5000"], [], ["127.0.0.1:5000"], "127.0.0.1:5001"),
+        ("https://auth.example.com:8443/token", ["registry.example.com"], ["auth.example.com"], [], "trusted"),
+        ("http://nvcr.io/proxy_auth", ["nvcr.io"], [], [], "plain HTTP"),
+        ("http://127.0.0.1:5001/token", ["127.0.0.1:5000"], ["127.0.0.1:5001"], ["127.0.0.1:5000"], "plain HTTP"),
+        ("https://registry.example.com.collector.example/t", ["registry.example.com"], [], [], "not on the"),
+    ],
+)
+def test_credentials_are_withheld_from_other_hosts_and_plain_http(realm, registry_hosts, trusted, plain_http, words):
+    reason = credential_refusal(realm, registry_hosts, trusted, plain_http)
+    assert reason is not None and words in reason

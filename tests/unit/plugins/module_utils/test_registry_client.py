@@ -293,3 +293,73 @@ def test_a_realm_url_that_cannot_be_sent_is_an_error_of_that_image():
 def test_a_timeout_below_one_second_is_refused_up_front(timeout):
     with pytest.raises(ClientOptionError, match="timeout must be at least 1 second"):
         RegistryClient(timeout=timeout)
+
+
+def authorizations_seen(stub):
+    return [authorization for _method, _path, authorization in stub.requests]
+
+
+def test_credentials_are_not_sent_to_a_token_service_on_another_host():
+    with StubRegistry(auth="bearer", credentials=("robot", "s3cret")) as collector, StubRegistry(
+        auth="bearer", credentials=("robot", "s3cret"), realm="http://%s/token" % collector.host
+    ) as registry:
+        registry.add_single("private/app", "1", "amd64")
+        client = RegistryClient(
+            username="robot",
+            password="s3cret",
+            insecure_registries=[registry.host, collector.host],
+            timeout=5,
+        )
+        error = failure(client, "%s/private/app:1" % registry.host)
+    assert authorizations_seen(collector) == [None]  # the token request went, anonymously
+    assert error.kind == "unauthorized"
+    assert "credentials were not sent" in error.message and "trusted_realm_hosts" in error.message
+    assert "not on the registry's host" in client.credentials_withheld(
+        parse_reference("%s/private/app:1" % registry.host)
+    )
+
+
+def test_a_trusted_realm_host_gets_the_credentials():
+    with StubRegistry(auth="bearer", credentials=("robot", "s3cret")) as token_service, StubRegistry(
+        auth="bearer", credentials=("robot", "s3cret"), realm="http://%s/token" % token_service.host
+    ) as registry:
+        registry.add_single("private/app", "1", "amd64")
+        client = RegistryClient(
+            username="robot",
+            password="s3cret",
+            insecure_registries=[registry.host, token_service.host],
+            trusted_realm_hosts=[token_service.host],
+            timeout=5,
+        )
+        found = inspect(client, "%s/private/app:1" % registry.host)
+    assert found["platforms"] == [{"os": "linux", "architecture": "amd64"}]
+    assert authorizations_seen(token_service)[0].startswith("Basic ")
+    assert client.credentials_withheld(parse_reference("%s/private/app:1" % registry.host)) is None
+
+
+def test_credentials_are_not_sent_to_a_plain_http_token_service_not_allowed_plain_http():
+    with StubRegistry(auth="bearer", credentials=("robot", "s3cret")) as token_service, StubRegistry(
+        auth="bearer", credentials=("robot", "s3cret"), realm="http://%s/token" % token_service.host, public=True
+    ) as registry:
+        registry.add_single("public/app", "1", "arm64")
+        client = RegistryClient(
+            username="robot",
+            password="s3cret",
+            insecure_registries=[registry.host],
+            trusted_realm_hosts=[token_service.host],
+            timeout=5,
+        )
+        reference = "%s/public/app:1" % registry.host
+        found = inspect(client, reference)
+    # A public image still reads with the anonymous token, and the client says why the credentials stayed home.
+    assert found["platforms"] == [{"os": "linux", "architecture": "arm64"}]
+    assert authorizations_seen(token_service) == [None]
+    assert "plain HTTP" in client.credentials_withheld(parse_reference(reference))
+
+
+def test_nothing_is_withheld_without_credentials():
+    with StubRegistry(auth="bearer", realm="http://127.0.0.1:%d/token" % free_port()) as registry:
+        client = RegistryClient(insecure_registries=[registry.host], timeout=5)
+        reference = parse_reference("%s/public/app:1" % registry.host)
+        failure(client, reference.original)
+    assert client.credentials_withheld(reference) is None

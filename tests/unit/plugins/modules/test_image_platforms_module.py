@@ -89,6 +89,15 @@ class Docker:
 def run_module(monkeypatch, capsys, tmp_path):
     def run(args, docker=None, check_mode=False):
         docker = docker or Docker([])
+        # Recorded where the module gives them: how ansible-core shapes warnings in the JSON varies by version.
+        warnings = []
+        original_warn = AnsibleModule.warn
+
+        def warn(module, warning, *args, **kwargs):
+            warnings.append(warning)
+            return original_warn(module, warning, *args, **kwargs)
+
+        monkeypatch.setattr(AnsibleModule, "warn", warn)
         monkeypatch.setattr(AnsibleModule, "run_command", lambda self, cmd, **kw: docker.run_command(cmd, **kw))
         monkeypatch.setattr(
             AnsibleModule, "get_bin_path", lambda self, name, *a, **kw: DOCKER if docker.installed else None
@@ -102,6 +111,7 @@ def run_module(monkeypatch, capsys, tmp_path):
         result["_exit_code"] = exited.value.code
         result["_stdout"] = out
         result["_calls"] = docker.calls
+        result["_warnings"] = warnings
         return result
 
     return run
@@ -184,6 +194,32 @@ def test_password_never_shows_in_the_output(run_module):
     assert "pa55-word-xyz" not in result["_stdout"]
 
 
+def test_credentials_reach_a_token_service_on_another_host_only_when_trusted(run_module):
+    credentials = ("robot", "pa55-word-xyz")
+    with stub_registry.StubRegistry(auth="bearer", credentials=credentials) as collector:
+        realm = "http://%s/token" % collector.host
+        with stub_registry.StubRegistry(auth="bearer", credentials=credentials, realm=realm, public=True) as registry:
+            registry.add_single("team/app", "1", "amd64")
+            args = {
+                "images": ["%s/team/app:1" % registry.host],
+                "insecure_registries": [registry.host, collector.host],
+                "registry_username": "robot",
+                "registry_password": "pa55-word-xyz",
+            }
+            withheld = run_module(args)
+            sent_before = [authorization for _m, _p, authorization in collector.requests]
+            trusted = run_module(dict(args, trusted_realm_hosts=[collector.host]))
+            sent_after = [authorization for _m, _p, authorization in collector.requests][len(sent_before) :]
+    assert sent_before == [None]
+    row = withheld["images"][0]
+    assert row["supports"]["amd64"] is True  # public: read with the anonymous token
+    assert "not on the registry's host" in row["credentials_withheld"]
+    assert [warning.split(":")[0] for warning in withheld["_warnings"]] == ["credentials were not sent"]
+    assert sent_after[0].startswith("Basic ")
+    assert trusted["images"][0]["credentials_withheld"] is None and trusted["_warnings"] == []
+    assert "pa55-word-xyz" not in withheld["_stdout"] + trusted["_stdout"]
+
+
 def test_images_from_compose_and_k8s_files_with_where_they_are_used(run_module, registry, tmp_path):
     compose = tmp_path / "compose.yaml"
     compose.write_text(
@@ -256,6 +292,9 @@ def test_sources_that_are_not_utf8_or_not_manifests_are_reported_and_the_rest_is
     assert "spec.containers is int" in errors[str(containers_int)]["message"]
     assert "items is int" in errors[str(items_int)]["message"]
     assert all(error["hint"] for error in errors.values())
+    assert sorted(warning.split(":")[0] for warning in result["_warnings"]) == sorted(
+        [str(latin1) + " is not UTF-8 text", str(containers_int), str(items_int)]
+    )
     rows = by_reference(result)
     assert rows[explicit]["supports"] == {"amd64": True, "arm64": True}
     assert rows["%s/team/legacy:1" % registry.host]["supports"] == {"amd64": True, "arm64": False}
