@@ -16,6 +16,7 @@ __metaclass__ = type
 import base64
 import binascii
 import hashlib
+import json
 
 ARMOR_BEGIN = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
 ARMOR_END = "-----END PGP PUBLIC KEY BLOCK-----"
@@ -28,6 +29,43 @@ TAG_PUBLIC_SUBKEY = 14
 
 class KeyringError(ValueError):
     """The data is not an OpenPGP public keyring apt could use."""
+
+
+class NotAnOpenPGPKeyError(KeyringError):
+    """The data is no OpenPGP at all: a web page, an error message, nothing. A download problem, not a key problem."""
+
+
+class PinMismatchError(KeyringError):
+    """A readable public key, but not the pinned one (or not only the pinned one)."""
+
+
+def describe_content(data):
+    """What bytes that are not OpenPGP look like, for an error message: 'an HTML page', 'JSON', 'empty', ..."""
+    text = bytes(data).lstrip(b"\xef\xbb\xbf").strip()
+    if not text:
+        return "empty"
+    head = text[:1024].lower()
+    if head.startswith(b"<!doctype html") or any(tag in head for tag in (b"<html", b"<head", b"<body")):
+        return "an HTML page"
+    if head.startswith(b"<"):
+        return "XML"
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary data"
+    if decoded[:1] in "{[":
+        try:
+            json.loads(decoded)
+            return "JSON"
+        except ValueError:
+            pass
+    if all(char.isprintable() or char.isspace() for char in decoded):
+        return "text"
+    return "binary data"
+
+
+def _preview(data, size=60):
+    return " ".join(bytes(data[:size]).decode("utf-8", "replace").split())
 
 
 def normalize_fingerprint(text):
@@ -111,9 +149,23 @@ def to_binary(data):
     """Armored text or binary packets in, binary packets out (validated by parsing them)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    binary = dearmor(data) if is_armored(data) else data
+    if is_armored(data):
+        binary = dearmor(data)
+    elif _looks_like_packets(data):
+        binary = data
+    else:
+        kind = describe_content(data)
+        raise NotAnOpenPGPKeyError(
+            "not an OpenPGP key (neither armored nor binary): it is %s%s"
+            % (kind, "" if kind == "empty" else " (starts with %r)" % _preview(data.strip()))
+        )
     iter_packets(binary)
     return binary
+
+
+def _looks_like_packets(data):
+    # Every OpenPGP packet header has its top bit set; a GnuPG keybox is named by iter_packets.
+    return bool(data[:1]) and (data[0] & 0x80 or data[8:12] == b"KBXf")
 
 
 def iter_packets(data):
@@ -207,7 +259,7 @@ def check_pinned(data, pinned):
     wanted = normalize_fingerprint(pinned)
     found = primary_fingerprints(binary)
     if found != [wanted]:
-        raise KeyringError(
+        raise PinMismatchError(
             "the key's primary fingerprint%s %s, but the pin is %s"
             % ("s are" if len(found) != 1 else " is", ", ".join(found) or "(none)", wanted)
         )

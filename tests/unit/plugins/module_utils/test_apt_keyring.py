@@ -15,6 +15,8 @@ from throwaway_gpg import gpg, make_signing_key
 
 from ansible_collections.gpufleet.containers.plugins.module_utils._apt_keyring import (
     KeyringError,
+    NotAnOpenPGPKeyError,
+    PinMismatchError,
     check_pinned,
     dearmor,
     normalize_fingerprint,
@@ -93,9 +95,40 @@ def test_pinned_key_with_an_extra_key_appended_is_refused(keys):
         check_pinned(both, keys["rsa"]["fingerprint"])
 
 
-def test_html_error_page_is_not_a_key():
-    with pytest.raises(KeyringError, match="not OpenPGP data"):
-        to_binary(b"<html><body>404 Not Found</body></html>")
+def test_junk_after_a_valid_key_is_a_broken_keyring_not_a_web_page(keys):
+    with pytest.raises(KeyringError, match="not OpenPGP data at byte %d" % len(keys["rsa"]["binary"])):
+        to_binary(keys["rsa"]["binary"] + b"<html></html>")
+
+
+# What a captive portal, a proxy's error page or a mirror without the key answers with HTTP 200.
+@pytest.mark.parametrize(
+    "data, kind",
+    [
+        (b"<!DOCTYPE html>\n<html><head><title>Guest Wi-Fi</title></head><body>Log in</body></html>", "an HTML page"),
+        (b"\r\n  <HTML><body>Access denied by policy</body></HTML>", "an HTML page"),
+        (b'{"errors": [{"code": "NOT_FOUND"}]}', "JSON"),
+        (b"<?xml version='1.0'?><Error><Code>NoSuchKey</Code></Error>", "XML"),
+        (b"Moved to the new mirror, see the wiki\n", "text"),
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"\x1f\x8b\x08\x00compressed", "binary data"),
+    ],
+)
+def test_download_that_is_no_key_at_all_says_what_it_is_not_a_pin_problem(keys, data, kind):
+    with pytest.raises(NotAnOpenPGPKeyError) as error:
+        check_pinned(data, keys["rsa"]["fingerprint"])
+    message = str(error.value)
+    assert "not an OpenPGP key" in message and "neither armored nor binary" in message
+    assert "it is %s" % kind in message
+    assert "pin" not in message
+
+
+def test_only_a_different_key_is_a_pin_mismatch(keys):
+    with pytest.raises(PinMismatchError):
+        check_pinned(keys["ed"]["binary"], keys["rsa"]["fingerprint"])
+    with pytest.raises(KeyringError) as error:
+        check_pinned(keys["rsa"]["binary"][:-7], keys["rsa"]["fingerprint"])
+    assert not isinstance(error.value, (PinMismatchError, NotAnOpenPGPKeyError))
 
 
 def test_altered_armor_fails_its_checksum(keys):
