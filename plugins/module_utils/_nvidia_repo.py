@@ -10,7 +10,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
+from urllib.parse import unquote, urlsplit
 
 DEFAULT_BASE_URL = "https://nvidia.github.io/libnvidia-container"
 CHANNELS = ("stable", "experimental")
@@ -25,23 +27,103 @@ LEGACY_PACKAGES = ("nvidia-docker2", "nvidia-container-runtime")
 # Lists written by NVIDIA's older install instructions (nvidia-docker until 2021, per-distribution
 # libnvidia-container lists until 2023); they name the same host with another or no signed-by.
 LEGACY_LIST_NAMES = ("nvidia-docker.list", "libnvidia-container.list", "nvidia-container-runtime.list")
-LEGACY_URL_MARKERS = (
-    "nvidia.github.io/nvidia-docker",
-    "nvidia.github.io/libnvidia-container",
-    "nvidia.github.io/nvidia-container-runtime",
+# Everything below these folders of NVIDIA's host is NVIDIA's, whatever the layout of the year.
+LEGACY_REPOSITORIES = (
+    "https://nvidia.github.io/nvidia-docker",
+    "https://nvidia.github.io/libnvidia-container",
+    "https://nvidia.github.io/nvidia-container-runtime",
 )
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _ENTRY = re.compile(r"^\s*(deb|deb-src)\s+(?:\[(?P<options>[^\]]*)\]\s+)?(?P<uri>\S+)(?P<rest>.*)$")
+
+# Values written into the source entry or handed to apt and apt-cache. Each pattern is strict enough that the value
+# cannot end the entry's [options], start another option or line, or be read as a command-line option.
+_ARCHITECTURE = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
+_SAFE_PATH = re.compile(r"^(/[A-Za-z0-9._+-]+)+\Z")
+_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+\Z")
+# RFC 3986 characters less '#' (apt reads the rest of the line as a comment) and quotes; '[' ']' for IPv6 hosts.
+_URL_CHARS = re.compile(r"^[A-Za-z0-9._~:/?\[\]@!$&()*+,;=%-]+\Z")
+
+
+def check_architecture(architecture):
+    if not _ARCHITECTURE.match(architecture or ""):
+        raise ValueError(
+            "architecture %r is not a dpkg architecture name: give what `dpkg --print-architecture` prints "
+            "(lower-case letters, digits and '-', e.g. amd64 or arm64)" % (architecture,)
+        )
+    return architecture
+
+
+def check_apt_path(option, path):
+    """`path` itself when it is absolute, normalised and plain; apt reads it inside a source entry or its options."""
+    if not _SAFE_PATH.match(path or "") or os.path.normpath(path) != path or "/../" in path + "/":
+        raise ValueError(
+            "%s %r must be an absolute, normalised path (no '.', '..', '//' or trailing '/') made of letters, digits "
+            "and . _ + - only: no spaces, quotes or brackets, which would change the apt source entry" % (option, path)
+        )
+    return path
+
+
+def check_base_url(url):
+    parts = urlsplit(url or "")
+    scheme = parts.scheme.lower()
+    if (
+        not _URL_CHARS.match(url or "")
+        or scheme not in ("http", "https", "file")
+        or (scheme == "file" and (parts.netloc or not parts.path.startswith("/")))
+        or (scheme != "file" and not parts.hostname)
+    ):
+        raise ValueError(
+            "base_url %r is not a repository URL apt can take in a source entry: use http://host/path, "
+            "https://host/path or file:///path, with no spaces, quotes or '#' (percent-encode them)" % (url,)
+        )
+    return url
+
+
+def check_package_names(names):
+    bad = [name for name in names if not _PACKAGE.match(name or "")]
+    if bad:
+        raise ValueError(
+            "not Debian package names: %s (a package name is two or more lower-case letters, digits and + - . "
+            "starting with a letter or digit; a leading '-' would be read as an option)"
+            % ", ".join(repr(name) for name in bad)
+        )
+    return names
+
+
+def key_location(url):
+    """('file', local path) or ('http', url) for a key URL; ValueError for anything the module cannot fetch."""
+    parts = urlsplit(url or "")
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https") and parts.hostname:
+        return "http", url
+    if scheme == "file":
+        path = unquote(parts.path)
+        if parts.netloc not in ("", "localhost"):
+            raise ValueError(
+                "key_url %s names the host %r: a file:// key URL can only read a file on the managed host itself "
+                "(file:///path). Serve the key over HTTPS, or give it with key_content" % (url, parts.netloc)
+            )
+        if path.startswith("/"):
+            return "file", path
+    raise ValueError(
+        "key_url %s is not an http://, https:// or file:///path URL: give the URL of the armored key, or the key "
+        "itself with key_content" % (url,)
+    )
 
 
 def repository_uri(base_url, channel, architecture):
     """NVIDIA's flat layout: one folder per architecture holding InRelease, Packages and the .debs."""
     if channel not in CHANNELS:
         raise ValueError("channel must be one of %s, not %r" % (", ".join(CHANNELS), channel))
+    check_base_url(base_url)
+    check_architecture(architecture)
     return "%s/%s/deb/%s" % (base_url.rstrip("/"), channel, architecture)
 
 
 def source_line(base_url, channel, architecture, keyring):
+    check_apt_path("keyring", keyring)
     # The host's architecture is written out (with arch=) instead of NVIDIA's literal $(ARCH): apt expands
     # $(ARCH) for every architecture dpkg knows, so a multiarch host (i386 added for Steam or Wine) would ask
     # for a stable/deb/i386/ folder that does not exist and `apt-get update` would fail for the whole host.
@@ -74,14 +156,39 @@ def leftover_reason(name, text, own_name, base_url):
     """
     if name == own_name or not name.endswith(".list"):
         return None
-    markers = LEGACY_URL_MARKERS + (_strip_scheme(base_url),)
+    # Only NVIDIA's channel folders under base_url: a mirror host also serves Debian, Ubuntu and the like.
+    roots = LEGACY_REPOSITORIES + tuple("%s/%s" % (base_url.rstrip("/"), channel) for channel in CHANNELS)
     entries = source_entries(text)
-    nvidia = [uri for uri, _options in entries if any(marker in _strip_scheme(uri) for marker in markers)]
+    nvidia = [uri for uri, _options in entries if any(points_into(uri, root) for root in roots)]
     if name in LEGACY_LIST_NAMES:
         return "legacy NVIDIA list name%s" % (" (%d entries)" % len(entries) if entries else ", no active entries")
     if nvidia and len(nvidia) == len(entries):
         return "points only into NVIDIA's repositories (%s)" % ", ".join(sorted(set(nvidia)))
     return None
+
+
+def points_into(uri, root):
+    """True when `uri` is `root` or below it: the same host (any case) and port, and root's path as whole segments.
+
+    http and https count as one server (NVIDIA's old lists used either); an explicit default port is no port.
+    """
+    uri_location, root_location = _location(uri), _location(root)
+    if uri_location is None or root_location is None or uri_location[:2] != root_location[:2]:
+        return False
+    root_segments = root_location[2]
+    return uri_location[2][: len(root_segments)] == root_segments
+
+
+def _location(url):
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower().split("+")[-1]  # mirror+http://, tor+https://
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if port == _DEFAULT_PORTS.get(scheme):
+        port = None
+    return (parts.hostname or "").lower(), port, [segment for segment in parts.path.split("/") if segment]
 
 
 def _strip_scheme(url):

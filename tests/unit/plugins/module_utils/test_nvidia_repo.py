@@ -10,6 +10,10 @@ import pytest
 
 from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_repo import (
     TOOLKIT_PACKAGES,
+    check_apt_path,
+    check_architecture,
+    check_base_url,
+    check_package_names,
     classify_update_failure,
     leftover_reason,
     missing_version,
@@ -74,6 +78,121 @@ def test_a_mirror_list_pointing_at_our_base_url_is_a_leftover():
 )
 def test_other_files_are_left_alone(name, text):
     assert leftover_reason(name, text, "nvidia-container-toolkit.list", BASE) is None
+
+
+MIRROR = "http://mirror.example"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        # Another host that merely starts with the mirror's name.
+        "http://mirror.example.org/debian",
+        # The mirror's own host, but Ubuntu's archive, not NVIDIA's channels.
+        "http://mirror.example/ubuntu",
+        "http://mirror.example/stable-updates/debian",
+        # Same name, another port: another server.
+        "http://mirror.example:8080/stable/deb/amd64",
+        # NVIDIA's address inside somebody else's path.
+        "https://evil.example/nvidia.github.io/nvidia-docker/ubuntu20.04/amd64",
+        "https://nvidia.github.io.evil.example/nvidia-docker/ubuntu20.04/amd64",
+    ],
+)
+def test_lists_that_only_look_like_the_mirror_are_kept(uri):
+    assert leftover_reason("other.list", "deb %s /\n" % uri, "nvidia-container-toolkit.list", MIRROR) is None
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://mirror.example/stable/deb/amd64",
+        "HTTP://Mirror.EXAMPLE:80/experimental/deb/arm64",
+        "https://mirror.example/stable/ubuntu18.04/$(ARCH)",
+        "https://nvidia.github.io:443/nvidia-docker/ubuntu20.04/$(ARCH)",
+    ],
+)
+def test_lists_on_the_mirrors_host_under_its_channels_are_leftovers(uri):
+    assert leftover_reason("old.list", "deb %s /\n" % uri, "nvidia-container-toolkit.list", MIRROR)
+
+
+def test_base_url_path_prefix_stops_at_a_segment_boundary():
+    base = "http://mirror.internal/nvidia"
+    assert leftover_reason("a.list", "deb %s/stable/deb/amd64 /\n" % base, "own.list", base + "/")
+    kept = "deb http://mirror.internal/nvidia-old/stable/deb/amd64 /\n"
+    assert leftover_reason("b.list", kept, "own.list", base) is None
+
+
+@pytest.mark.parametrize("architecture", ["amd64", "arm64", "ppc64el", "s390x", "i386", "musl-linux-arm64"])
+def test_dpkg_architecture_names_are_accepted(architecture):
+    assert check_architecture(architecture) == architecture
+
+
+@pytest.mark.parametrize(
+    "architecture", ["amd64 trusted=yes]", "amd64]", "AMD64", "", "-amd64", "amd64\ndeb http://x /", "../amd64"]
+)
+def test_architecture_that_could_rewrite_the_source_entry_is_refused(architecture):
+    with pytest.raises(ValueError, match="dpkg architecture"):
+        check_architecture(architecture)
+    with pytest.raises(ValueError):
+        source_line(BASE, "stable", architecture, KEYRING)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "keyrings/nvidia.gpg",
+        "/usr/share/keyrings/../keyrings/nvidia.gpg",
+        "/usr/share/keyrings//nvidia.gpg",
+        "/usr/share/keyrings/nvidia.gpg/",
+        "/usr/share/key rings/nvidia.gpg",
+        "/usr/share/keyrings/nvidia.gpg] trusted=yes",
+        "/usr/share/keyrings/[nvidia].gpg",
+        "/usr/share/keyrings/nvidia.gpg\n",
+        "/",
+    ],
+)
+def test_keyring_path_that_is_not_plain_and_absolute_is_refused(path):
+    with pytest.raises(ValueError, match="keyring"):
+        check_apt_path("keyring", path)
+    with pytest.raises(ValueError):
+        source_line(BASE, "stable", "amd64", path)
+
+
+def test_plain_absolute_paths_are_accepted():
+    assert check_apt_path("keyring", KEYRING) == KEYRING
+    assert check_apt_path("keyring", "/etc/apt/keyrings/nvidia_ctk-2.asc") == "/etc/apt/keyrings/nvidia_ctk-2.asc"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://mirror.example/nvidia /\ndeb [trusted=yes] http://evil.example",
+        "http://mirror.example/nvidia#fragment",
+        "ftp://mirror.example/nvidia",
+        "mirror.example/nvidia",
+        "http:///nvidia",
+        'http://mirror.example/"nvidia"',
+    ],
+)
+def test_base_url_that_would_break_the_source_entry_is_refused(url):
+    with pytest.raises(ValueError, match="base_url"):
+        check_base_url(url)
+
+
+@pytest.mark.parametrize("url", [BASE, "http://[fd00::1]:8080/nvidia", "https://user@mirror.example/a-b_c/~x/"])
+def test_ordinary_base_urls_are_accepted(url):
+    assert check_base_url(url) == url
+
+
+@pytest.mark.parametrize("names", [["-o", "nvidia-container-toolkit"], ["--config-file=/tmp/x"], ["Nvidia"], [""]])
+def test_package_names_that_are_not_debian_names_are_refused(names):
+    with pytest.raises(ValueError, match="package name"):
+        check_package_names(names)
+
+
+def test_debian_package_names_are_accepted():
+    names = list(TOOLKIT_PACKAGES) + ["libstdc++6", "nvidia-container-toolkit-base", "g++-12"]
+    assert check_package_names(names) == names
 
 
 # Synthetic, in the format of `apt-cache madison` (apt 2.6): package | version | source.
