@@ -9,6 +9,9 @@ Two kinds of run, both restricted to a single source (Dir::Etc::sourceparts=- hi
   which versions it has;
 - the host update of our source alone, which keeps the other sources' lists untouched (List-Cleanup=0).
 
+A proxy reaches apt only through a private configuration file (see private_config): on apt's command line its
+password would show in the process list and in the module's results.
+
 `run` is any callable taking an argument list and returning (rc, stdout, stderr), so tests can record calls.
 """
 
@@ -16,7 +19,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import os
+import re
+import shutil
+import tempfile
 
 from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_repo import (
     classify_update_failure,
@@ -25,9 +32,43 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_repo i
 
 HOST_LISTS_DIR = "/var/lib/apt/lists"
 _NOT_INDEXES = ("lock", "partial", "auxfiles")
+# Inside a quoted apt.conf value, '"' ends it and ';', '{', '}' or a newline would start new settings.
+_PROXY = re.compile(r"^(https?|socks5h)://[^\s\"';{}\\]+\Z")
 
 
-def apt_options(sourcelist, lists_dir=None, proxy=None):
+def check_proxy(proxy):
+    if not _PROXY.match(proxy):
+        # The value is never repeated: it may hold a password.
+        raise ValueError(
+            "proxy is not a URL apt can take: use http://[user:password@]host:port (or https://, socks5h://), "
+            "with no spaces, quotes, backslashes, braces or semicolons; percent-encode them in the password"
+        )
+    return proxy
+
+
+@contextlib.contextmanager
+def private_config(proxy):
+    """Path of an apt configuration file that sets the proxy, or None without one.
+
+    The file is mode 0600 in a folder of its own (0700) and removed on leaving the block. apt reads it as root
+    before handing the settings to its download methods, so `_apt` needs no access to it.
+    """
+    if not proxy:
+        yield None
+        return
+    check_proxy(proxy)
+    folder = tempfile.mkdtemp(prefix="gpufleet-apt-conf-")
+    try:
+        path = os.path.join(folder, "proxy.conf")
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "w") as stream:
+            stream.write('Acquire::http::Proxy "%s";\nAcquire::https::Proxy "%s";\n' % (proxy, proxy))
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def apt_options(sourcelist, lists_dir=None, config_file=None):
     options = [
         "-o",
         "Dir::Etc::sourcelist=%s" % sourcelist,
@@ -46,8 +87,9 @@ def apt_options(sourcelist, lists_dir=None, proxy=None):
             "-o",
             "Dir::Cache::srcpkgcache=",
         ]
-    if proxy:
-        options += ["-o", "Acquire::http::Proxy=%s" % proxy, "-o", "Acquire::https::Proxy=%s" % proxy]
+    if config_file:
+        # -c is read after /etc/apt/apt.conf.d, so its proxy wins over a host-wide one, as on the command line.
+        options += ["-c", config_file]
     return options
 
 
@@ -56,7 +98,7 @@ def update_argv(options):
 
 
 def madison_argv(options, packages):
-    return ["apt-cache"] + options + ["madison"] + list(packages)
+    return ["apt-cache"] + options + ["madison", "--"] + list(packages)
 
 
 class RepositoryError(Exception):
@@ -95,10 +137,17 @@ def probe(run, workdir, keyring, line_for, uri, packages, proxy=None):
     os.makedirs(os.path.join(lists_dir, "partial"), 0o755)
     _write(keyring_path, keyring)
     _write(sourcelist, (line_for(keyring_path) + "\n").encode("utf-8"))
-    options = apt_options(sourcelist, lists_dir, proxy)
-    update(run, options, uri)
-    found = versions(run, options, uri, packages)
+    with private_config(proxy) as config_file:
+        options = apt_options(sourcelist, lists_dir, config_file)
+        update(run, options, uri)
+        found = versions(run, options, uri, packages)
     return found, index_files(lists_dir)
+
+
+def update_host(run, source_file, uri, proxy=None):
+    """Refresh the host's lists for `source_file` alone."""
+    with private_config(proxy) as config_file:
+        update(run, apt_options(source_file, config_file=config_file), uri)
 
 
 def index_files(lists_dir):

@@ -27,7 +27,10 @@ description:
 author: gpufleet maintainers (@gpufleet)
 options:
   base_url:
-    description: Repository root, NVIDIA's or a mirror that keeps NVIDIA's layout and signature.
+    description:
+      - Repository root, NVIDIA's or a mirror that keeps NVIDIA's layout and signature.
+      - An C(http://), C(https://) or C(file:///) URL without spaces, quotes or C(#) (it is written into the
+        source entry); percent-encode such characters.
     type: str
     default: https://nvidia.github.io/libnvidia-container
   channel:
@@ -36,29 +39,43 @@ options:
     choices: [stable, experimental]
     default: stable
   architecture:
-    description: The host's dpkg architecture (C(dpkg --print-architecture)), e.g. C(amd64) or C(arm64).
+    description:
+      - The host's dpkg architecture (C(dpkg --print-architecture)), e.g. C(amd64) or C(arm64).
+      - Lower-case letters, digits and C(-) only; anything else is refused, since it is written into the source
+        entry's options.
     type: str
     required: true
   key_url:
-    description: Where to fetch the armored key. Defaults to O(base_url)C(/gpgkey). Ignored with O(key_content).
+    description:
+      - Where to fetch the armored key. Defaults to O(base_url)C(/gpgkey). Ignored with O(key_content).
+      - C(http://) and C(https://) URLs are downloaded (through O(proxy) when set); a C(file:///path) URL reads a
+        file on the managed host.
+      - A download that is not OpenPGP data at all (an HTML page from a captive portal, a proxy or a mirror
+        without the key) fails with cause C(not_a_key), not as a fingerprint mismatch.
     type: str
   key_content:
-    description: The key itself, armored or binary (air-gapped hosts). Checked against O(fingerprint) all the same.
+    description:
+      - The key itself, armored or binary (air-gapped hosts). Checked against O(fingerprint) all the same.
+      - An empty or blank value is an error; leave the option out to download from O(key_url) instead.
     type: str
   fingerprint:
     description: Primary key fingerprint the key must have, and the only primary key it may hold.
     type: str
     default: C95B321B61E88C1809C4F759DDCAE044F796ECB0
   keyring:
-    description: Where the dearmored key is stored; the source's C(signed-by) names it.
+    description:
+      - Where the dearmored key is stored; the source's C(signed-by) names it.
+      - An absolute, normalised path of letters, digits and C(. _ + -) only (no spaces or brackets).
     type: path
     default: /usr/share/keyrings/nvidia-container-toolkit-keyring.gpg
   source_file:
-    description: The apt source file this module owns.
+    description:
+      - The apt source file this module owns.
+      - An absolute, normalised path of letters, digits and C(. _ + -) only.
     type: path
     default: /etc/apt/sources.list.d/nvidia-container-toolkit.list
   packages:
-    description: Packages the repository must offer (at O(version) when it is set).
+    description: Packages the repository must offer (at O(version) when it is set). Debian package names only.
     type: list
     elements: str
     default: [nvidia-container-toolkit, nvidia-container-toolkit-base, libnvidia-container-tools, libnvidia-container1]
@@ -66,7 +83,12 @@ options:
     description: Exact package version (e.g. C(1.17.8-1)) every package in O(packages) must be available at.
     type: str
   proxy:
-    description: HTTP(S) proxy URL for the key download and for apt's requests to this repository.
+    description:
+      - HTTP(S) proxy URL for the key download and for apt's requests to this repository, for example
+        C(http://user:password@proxy.example:3128).
+      - Treated as a secret. apt gets it from a configuration file readable by root only, in a private temporary
+        folder removed after each run, never on its command line; the value is not returned.
+      - Quotes, spaces, backslashes, braces and semicolons are refused; percent-encode them in a password.
     type: str
   validate_certs:
     description: Verify TLS certificates when fetching the key.
@@ -167,7 +189,8 @@ cause:
   description:
     - On failure, a short name for what went wrong.
     - One of C(fingerprint), C(key_download), C(signature), C(not_a_repository), C(not_found), C(unreachable),
-      C(version), C(apt_cache), C(unknown).
+      C(version), C(apt_cache), C(unknown), C(not_a_key) (the key source gave no OpenPGP data at all),
+      C(key_invalid) (damaged OpenPGP data), C(invalid_option) (a value refused before anything ran).
   returned: failure
   type: str
 """
@@ -183,6 +206,8 @@ from ansible_collections.gpufleet.containers.plugins.module_utils import _nvidia
 from ansible_collections.gpufleet.containers.plugins.module_utils import _nvidia_repo_leftovers as leftovers_mod
 from ansible_collections.gpufleet.containers.plugins.module_utils._apt_keyring import (
     KeyringError,
+    NotAnOpenPGPKeyError,
+    PinMismatchError,
     check_pinned,
     normalize_fingerprint,
     primary_fingerprints,
@@ -191,6 +216,11 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_repo i
     DEFAULT_BASE_URL,
     LEGACY_PACKAGES,
     TOOLKIT_PACKAGES,
+    check_apt_path,
+    check_architecture,
+    check_base_url,
+    check_package_names,
+    key_location,
     missing_version,
     repository_uri,
     source_file_content,
@@ -204,14 +234,37 @@ def fail(module, cause, msg, hint, **extra):
     module.fail_json(msg="%s. Fix: %s" % (msg.rstrip("."), hint), cause=cause, **extra)
 
 
-def fetch_key(module):
+def get_key(module):
+    """(the key's bytes, 'content', 'file' or 'http', the file or URL, the server's Content-Type)."""
     params = module.params
-    if params["key_content"]:
-        return params["key_content"].encode("utf-8")
+    if params["key_content"] is not None:
+        if not params["key_content"].strip():
+            fail(
+                module,
+                "invalid_option",
+                "key_content is empty",
+                "give the armored key block (-----BEGIN PGP PUBLIC KEY BLOCK-----), for example with a file "
+                "lookup, or leave key_content out to download the key from key_url",
+            )
+        return params["key_content"].encode("utf-8"), "content", "key_content", None
     url = params["key_url"] or params["base_url"].rstrip("/") + "/gpgkey"
-    if params["proxy"]:
-        os.environ["http_proxy"] = os.environ["https_proxy"] = params["proxy"]
-    response, info = fetch_url(module, url, timeout=params["timeout"], force=True)
+    try:
+        kind, location = key_location(url)
+    except ValueError as exc:
+        fail(module, "invalid_option", str(exc), "correct key_url (nvidia_container_toolkit_gpg_key_url)")
+    if kind == "file":
+        try:
+            with open(location, "rb") as handle:
+                return handle.read(), "file", location, None
+        except OSError as exc:
+            fail(
+                module,
+                "key_download",
+                "cannot read the key file %s: %s" % (location, exc.strerror or exc),
+                "a file:// key URL is read on the managed host: check the path and its permissions there, or ship "
+                "the key from the controller with key_content and a file lookup",
+            )
+    response, info = fetch_with_proxy(module, url)
     if info.get("status") != 200 or response is None:
         fail(
             module,
@@ -219,7 +272,76 @@ def fetch_key(module):
             "Could not fetch the key from %s: HTTP %s, %s" % (url, info.get("status"), info.get("msg")),
             "check nvidia_container_toolkit_gpg_key_url and the proxy, or give the key inline or as a file",
         )
-    return response.read()
+    return response.read(), "http", url, info.get("content-type")
+
+
+def fetch_with_proxy(module, url):
+    # urllib takes its proxy from the environment only; it is set for this download alone, so the commands the
+    # module runs afterwards do not inherit the password.
+    proxy = module.params["proxy"]
+    saved = dict((name, os.environ.get(name)) for name in ("http_proxy", "https_proxy"))
+    if proxy:
+        os.environ["http_proxy"] = os.environ["https_proxy"] = proxy
+    try:
+        return fetch_url(module, url, timeout=module.params["timeout"], force=True)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def check_key(module, data, kind, origin, content_type, fingerprint):
+    """The binary keyring holding just the pinned key, or a failure that tells a bad download from a wrong key."""
+    try:
+        return check_pinned(data, fingerprint)
+    except NotAnOpenPGPKeyError as exc:
+        if kind == "content":
+            what = "key_content"
+            hint = "give the armored key block (-----BEGIN PGP PUBLIC KEY BLOCK-----) or the binary key"
+        elif kind == "file":
+            what = "the key file %s" % origin
+            hint = "point key_url at the file that holds the armored key; the pin itself needs no change"
+        else:
+            what = "what %s returned%s" % (origin, " (served as %s)" % content_type if content_type else "")
+            hint = (
+                "the address did not give the key: a mirror without it, a proxy's error page or a captive portal "
+                "answers this way. Open it from this host (through the same proxy) to see what it serves, then point "
+                "nvidia_container_toolkit_gpg_key_url at the armored key; the pin itself needs no change"
+            )
+        fail(module, "not_a_key", "Refusing the repository key: %s is %s" % (what, exc), hint)
+    except PinMismatchError as exc:
+        fail(
+            module,
+            "fingerprint",
+            "Refusing the repository key: %s" % exc,
+            "use the key whose fingerprint is pinned, or change nvidia_container_toolkit_gpg_fingerprint "
+            "after verifying the new key out of band",
+        )
+    except KeyringError as exc:
+        fail(
+            module,
+            "key_invalid",
+            "Refusing the repository key from %s: %s" % (origin, exc),
+            "the data is OpenPGP but damaged or not a single public key: fetch it again from NVIDIA's documented "
+            "URL, or export the public key alone",
+        )
+
+
+def check_options(module):
+    """Refuse values that would reach apt's source entry or command line in a form apt would misread."""
+    params = module.params
+    try:
+        check_base_url(params["base_url"])
+        check_architecture(params["architecture"])
+        check_apt_path("keyring", params["keyring"])
+        check_apt_path("source_file", params["source_file"])
+        check_package_names(params["packages"])
+        if params["proxy"]:
+            repo_apt.check_proxy(params["proxy"])
+    except ValueError as exc:
+        fail(module, "invalid_option", str(exc), "correct that value where the play sets it")
 
 
 def read_file(path):
@@ -270,7 +392,7 @@ def run_module():
             source_file=dict(type="path", default="/etc/apt/sources.list.d/nvidia-container-toolkit.list"),
             packages=dict(type="list", elements="str", default=list(TOOLKIT_PACKAGES)),
             version=dict(type="str"),
-            proxy=dict(type="str"),
+            proxy=dict(type="str", no_log=True),
             validate_certs=dict(type="bool", default=True),
             timeout=dict(type="int", default=30),
             cleanup_leftovers=dict(type="bool", default=True),
@@ -285,18 +407,15 @@ def run_module():
     def run(argv):
         return module.run_command(argv, environ_update=run_env)
 
-    # 1. The key: pinned before apt sees it.
+    check_options(module)
     try:
         fingerprint = normalize_fingerprint(params["fingerprint"])
-        keyring_data = check_pinned(fetch_key(module), fingerprint)
     except KeyringError as exc:
-        fail(
-            module,
-            "fingerprint",
-            "Refusing the repository key: %s" % exc,
-            "use the key whose fingerprint is pinned, or change nvidia_container_toolkit_gpg_fingerprint "
-            "after verifying the new key out of band",
-        )
+        fail(module, "invalid_option", str(exc), "set fingerprint to the key's full fingerprint")
+
+    # 1. The key: pinned before apt sees it.
+    key_data, key_kind, key_origin, content_type = get_key(module)
+    keyring_data = check_key(module, key_data, key_kind, key_origin, content_type, fingerprint)
 
     uri = repository_uri(params["base_url"], params["channel"], params["architecture"])
     line = source_line(params["base_url"], params["channel"], params["architecture"], params["keyring"])
@@ -363,7 +482,7 @@ def run_module():
             and (source_changed or keyring_changed or not cache_current)
         ):
             try:
-                repo_apt.update(run, repo_apt.apt_options(params["source_file"], proxy=params["proxy"]), uri)
+                repo_apt.update_host(run, params["source_file"], uri, params["proxy"])
             except repo_apt.RepositoryError as exc:
                 os.remove(params["source_file"])
                 fail(

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 from throwaway_gpg import gpg, make_signing_key
@@ -89,8 +90,19 @@ def server(tmp_path_factory):
     handler = functools.partial(QuietHandler, directory=str(root))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield {"url": "http://127.0.0.1:%d" % httpd.server_port, "keys": keys, "arch": architecture}
+    yield {"url": "http://127.0.0.1:%d" % httpd.server_port, "keys": keys, "arch": architecture, "root": str(root)}
     httpd.shutdown()
+
+
+class RecordingProxy(QuietHandler):
+    """An HTTP proxy in front of the test repository: serves every absolute URL from it, noting what apt sent."""
+
+    seen = []
+
+    def do_GET(self):
+        RecordingProxy.seen.append((self.path, self.headers.get("Proxy-Authorization")))
+        self.path = urlsplit(self.path).path
+        super().do_GET()
 
 
 def try_repository(server, tmp_path, flavour, key="good", packages=TOOLKIT_PACKAGES, base=None):
@@ -175,9 +187,62 @@ def test_host_cache_is_current_only_with_identical_index_files(tmp_path):
 
 
 def test_update_of_our_source_hides_every_other_source():
-    options = repo_apt.apt_options("/etc/apt/sources.list.d/nvidia-container-toolkit.list", proxy="http://proxy:3128")
+    options = repo_apt.apt_options("/etc/apt/sources.list.d/nvidia-container-toolkit.list", config_file="/run/x.conf")
     argv = repo_apt.update_argv(options)
     assert argv[:3] == ["apt-get", "-q", "update"]
     assert "Dir::Etc::sourceparts=-" in argv and "APT::Get::List-Cleanup=0" in argv
-    assert "Acquire::https::Proxy=http://proxy:3128" in argv
+    assert argv[argv.index("-c") + 1] == "/run/x.conf"
     assert not any(option.startswith("Dir::State::Lists") for option in argv)
+
+
+def test_package_names_come_after_the_end_of_options():
+    argv = repo_apt.madison_argv(repo_apt.apt_options("/x.list"), ["nvidia-container-toolkit"])
+    assert argv[-3:] == ["madison", "--", "nvidia-container-toolkit"]
+
+
+def test_proxy_credentials_reach_apt_in_a_private_file_and_never_its_command_line(server, tmp_path):
+    handler = functools.partial(RecordingProxy, directory=server["root"])
+    proxy_server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=proxy_server.serve_forever, daemon=True).start()
+    proxy = "http://gpu-ops:s3cret-Pa55@127.0.0.1:%d" % proxy_server.server_port
+    calls, config_files = [], []
+
+    def recording_run(argv):
+        calls.append(argv)
+        path = argv[argv.index("-c") + 1]
+        with open(path) as handle:
+            config_files.append((path, os.stat(path).st_mode & 0o777, os.stat(os.path.dirname(path)).st_mode & 0o777))
+            assert proxy in handle.read()
+        return run(argv)
+
+    # The name does not resolve: apt only gets the index by going through the proxy.
+    base = "http://nvidia-repo.invalid/good"
+    workdir = tmp_path / "probe"
+    workdir.mkdir()
+    RecordingProxy.seen[:] = []
+    try:
+        versions, _names = repo_apt.probe(
+            recording_run,
+            str(workdir),
+            server["keys"]["good"],
+            lambda path: source_line(base, "stable", server["arch"], path),
+            repository_uri(base, "stable", server["arch"]),
+            TOOLKIT_PACKAGES,
+            proxy,
+        )
+    finally:
+        proxy_server.shutdown()
+    assert versions["nvidia-container-toolkit"] == ["1.17.8-1", "1.17.7-1"]
+    assert any(path.startswith(base) and auth for path, auth in RecordingProxy.seen)
+    assert not any("s3cret" in argument for argv in calls for argument in argv)
+    assert [(mode, folder_mode) for _path, mode, folder_mode in config_files] == [(0o600, 0o700)] * len(calls)
+    assert not any(os.path.exists(os.path.dirname(path)) for path, _mode, _folder in config_files)
+
+
+@pytest.mark.parametrize(
+    "proxy", ['http://u:p"w@proxy:3128', "http://proxy:3128\nAPT::Get::Trivial-Only true", "proxy:3128"]
+)
+def test_proxy_that_apt_would_misread_is_refused_without_echoing_it(proxy):
+    with pytest.raises(ValueError) as error, repo_apt.private_config(proxy):
+        pass
+    assert "proxy" in str(error.value) and proxy not in str(error.value)
