@@ -37,7 +37,7 @@ description:
     config management that links daemon.json from elsewhere expects). A link whose target folder does not exist is
     an error.
   - Settings that dockerd could not read back as given are refused, in check mode as in a real run, naming the key
-    path: numbers that are not finite (a YAML C(.inf) or C(.nan)), strings holding a lone surrogate such as
+    path. These are numbers that are not finite (a YAML C(.inf) or C(.nan)), strings holding a lone surrogate such as
     C(\ud800), and values nested more than 100 levels deep. A file nested that deep, or holding a number out of
     the range of a 64-bit float (C(1e999)), is refused too and left untouched. A lone surrogate escape already in
     the file is written back as the same escape.
