@@ -3,18 +3,22 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """image_platforms and playbooks/image_audit.yml against real registries on 127.0.0.1.
 
-tests/testbed/registry/registry_fixture.py starts Debian's docker-registry three times (anonymous HTTP, Basic
-auth, HTTPS with a throwaway CA) and pushes single-arch and multi-arch images with skopeo. Needs root (apt-get,
-the fixture's packages) on Debian/Ubuntu; the local-engine test also needs a running Docker engine.
+tests/testbed/registry/registry_fixture.py starts Debian's docker-registry four times (anonymous HTTP, Basic
+auth, HTTPS with a throwaway CA, Bearer tokens from a realm on another port) and pushes single-arch and
+multi-arch images with skopeo. Needs root (apt-get, the fixture's packages) on Debian/Ubuntu; the local-engine
+test also needs a running Docker engine.
 
     .venv/bin/python -m pytest -q tests/integration_registry
 """
 
+import base64
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -119,6 +123,68 @@ def test_tls_registry(registries):
     assert plain.kind == "tls" and "Remove this registry from insecure_registries" in plain.hint
     https_to_http = error_of(RegistryClient(), registries["images"]["multi"])
     assert https_to_http.kind == "tls" and "insecure_registries" in https_to_http.hint
+
+
+class RealmRecorder:
+    """A token service on the port the token registry names as its realm: records the Authorization header of
+    each request and refuses them all (it can issue no token the registry would take; what reached it is the
+    point)."""
+
+    def __init__(self, port):
+        self.authorizations = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                recorder.authorizations.append(self.headers.get("Authorization"))
+                body = b'{"details":"recorded, refused"}'
+                self.send_response(401)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = HTTPServer(("127.0.0.1", port), Handler)
+        self.host = "127.0.0.1:%d" % port
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    "trusted, plain_http, sent, words",
+    [
+        (False, True, False, "not on the registry's host"),  # the realm's port is another service
+        (True, False, False, "plain HTTP"),  # trusted, but the password would cross the network in clear
+        (True, True, True, "refused the given credentials"),  # both allowed by the user: sent
+    ],
+)
+def test_credentials_reach_a_realm_on_another_port_only_when_trusted(registries, trusted, plain_http, sent, words):
+    token_host = registries["registries"]["token"]["host"]
+    with RealmRecorder(registries["token_realm_port"]) as realm:
+        client = RegistryClient(
+            username=registries["username"],
+            password=registries["password"],
+            insecure_registries=[token_host] + ([realm.host] if plain_http else []),
+            trusted_realm_hosts=[realm.host] if trusted else [],
+        )
+        error = error_of(client, registries["images"]["token"])
+    assert error.kind == "unauthorized" and words in error.message, error.message
+    assert len(realm.authorizations) == 1  # the token request is made either way, anonymously when withheld
+    if sent:
+        expected = "%s:%s" % (registries["username"], registries["password"])
+        assert base64.b64decode(realm.authorizations[0].split(" ", 1)[1]).decode() == expected
+    else:
+        assert realm.authorizations == [None]
+        assert "credentials were not sent" in error.message
 
 
 def write_audit_inputs(folder, registries):

@@ -6,12 +6,15 @@
     python3 registry_fixture.py up --state DIR     start them, push the images, print DIR/registries.json
     python3 registry_fixture.py down --state DIR   stop the registries started by `up` with this state folder
 
-Three `docker-registry` processes (Debian's package, distribution 2.8) run as plain processes with their own
+Four `docker-registry` processes (Debian's package, distribution 2.8) run as plain processes with their own
 config and storage under DIR, each on a free port (never the packaged service's :5000):
 
 - open:  plain HTTP, anonymous;
 - auth:  plain HTTP, Basic authentication from an htpasswd file;
-- tls:   HTTPS with a throwaway self-signed certificate (DIR/tls/cert.pem), anonymous.
+- tls:   HTTPS with a throwaway self-signed certificate (DIR/tls/cert.pem), anonymous;
+- token: plain HTTP, Bearer token auth whose realm is http://127.0.0.1:<token_realm_port>/token, a port on which
+         nothing listens until a test starts its own token service there (to see what a client sends a realm on
+         another port); it holds no images, since every request is refused before one is looked up.
 
 Images are OCI layouts written here (one small layer per architecture holding a text file: they are test data,
 not runnable programs) and pushed with skopeo: `multi:1.0` is an OCI index with linux/amd64, linux/arm64/v8 and
@@ -200,7 +203,7 @@ def build_layouts(work):
 # --- registries -------------------------------------------------------------------------------------------------
 
 
-def registry_config(state, name, port, tls=None, htpasswd=None):
+def registry_config(state, name, port, tls=None, htpasswd=None, token_realm=None, token_cert=None):
     lines = [
         "version: 0.1",
         "log:",
@@ -220,6 +223,15 @@ def registry_config(state, name, port, tls=None, htpasswd=None):
         lines += ["  tls:", "    certificate: %s" % tls[0], "    key: %s" % tls[1]]
     if htpasswd:
         lines += ["auth:", "  htpasswd:", "    realm: gpufleet-test", "    path: %s" % htpasswd]
+    if token_realm:
+        lines += [
+            "auth:",
+            "  token:",
+            "    realm: %s" % token_realm,
+            "    service: gpufleet-test",
+            "    issuer: gpufleet-test-issuer",
+            "    rootcertbundle: %s" % token_cert,  # any certificate: no token it signed is ever presented
+        ]
     path = os.path.join(state, name, "config.yml")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as handle:
@@ -246,9 +258,9 @@ def wait_ready(url, process, log_path, seconds=30):
     raise SystemExit("registry at %s did not answer within %ds (log: %s)" % (url, seconds, log_path))
 
 
-def start_registry(state, name, tls=None, htpasswd=None):
+def start_registry(state, name, tls=None, htpasswd=None, token_realm=None, token_cert=None):
     port = free_port()
-    config = registry_config(state, name, port, tls, htpasswd)
+    config = registry_config(state, name, port, tls, htpasswd, token_realm, token_cert)
     log_path = os.path.join(state, name, "registry.log")
     with open(log_path, "w") as log_handle:
         process = subprocess.Popen(
@@ -319,6 +331,10 @@ def up(state):
         registries["open"] = start_registry(state, "open")
         registries["auth"] = start_registry(state, "auth", htpasswd=htpasswd)
         registries["tls"] = start_registry(state, "tls", tls=(cert, key))
+        token_realm_port = free_port()
+        registries["token"] = start_registry(
+            state, "token", token_realm="http://127.0.0.1:%d/token" % token_realm_port, token_cert=cert
+        )
     finally:
         with open(os.path.join(state, "registries.json"), "w") as handle:
             json.dump({"registries": registries}, handle, indent=2)
@@ -340,6 +356,7 @@ def up(state):
         "password": PASSWORD,
         "ca_cert": cert,
         "unused_port": free_port(),
+        "token_realm_port": token_realm_port,
         "layouts": layouts,
         "images": {
             "multi": "%s/gpufleet/multi:1.0" % open_host,
@@ -348,13 +365,14 @@ def up(state):
             "arm64only": "%s/gpufleet/arm64only:1.0" % open_host,
             "private": "%s/gpufleet/private:1.0" % auth_host,
             "tls": "%s/gpufleet/amd64only:1.0" % tls_host,
+            "token": "%s/gpufleet/private:1.0" % registries["token"]["host"],
         },
         "seconds": round(time.time() - started, 1),
     }
     path = os.path.join(state, "registries.json")
     with open(path, "w") as handle:
         json.dump(info, handle, indent=2)
-    log("3 registries up, images pushed in %ss" % info["seconds"])
+    log("%d registries up, images pushed in %ss" % (len(registries), info["seconds"]))
     print(path)
 
 
