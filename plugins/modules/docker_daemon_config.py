@@ -195,6 +195,13 @@ NEW_FILE_MODE = 0o644
 BECOME_HINT = "run the task as root (become: true)"
 
 
+def os_error_text(exc):
+    """The system's words, with the fix where the fix is known: a refusal to this user means become."""
+    if isinstance(exc, PermissionError):
+        return "%s; %s" % (exc.strerror, BECOME_HINT)
+    return exc.strerror or str(exc)
+
+
 def resolve_link(module, path):
     """The file to read and write: path itself, or the file a symbolic link at path points to.
 
@@ -219,7 +226,7 @@ def file_exists(module, path):
         return False
     except OSError as exc:
         # A folder on the way that cannot be searched: "missing" would be a guess, and a wrong one.
-        module.fail_json(msg="cannot look at %s: %s; %s" % (path, exc.strerror, BECOME_HINT))
+        module.fail_json(msg="cannot look at %s: %s" % (path, os_error_text(exc)))
     return True
 
 
@@ -232,7 +239,7 @@ def read_current_text(module, path, exists):
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        module.fail_json(msg="cannot read %s: %s; %s" % (path, exc.strerror, BECOME_HINT))
+        module.fail_json(msg="cannot read %s: %s" % (path, os_error_text(exc)))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -336,7 +343,7 @@ def create_staging_file(module, path, directory):
             os.makedirs(directory, 0o755)
         return tempfile.mkstemp(prefix=".daemon.json.", dir=directory)
     except OSError as exc:
-        module.fail_json(msg="cannot write %s: %s; %s" % (path, exc, BECOME_HINT), hint="The file was left untouched.")
+        module.fail_json(msg="cannot write %s: %s" % (path, os_error_text(exc)), hint="The file was left untouched.")
 
 
 def write_atomically(module, path, new_text, existed):

@@ -390,7 +390,7 @@ def test_a_folder_that_refuses_the_temporary_file_fails_with_the_fix(run_module,
     monkeypatch.setattr(docker_daemon_config.tempfile, "mkstemp", mkstemp)
     result = run_module({"path": str(path), "settings": NVIDIA})
     assert result["failed"] is True
-    assert "cannot write %s: [Errno 13] Permission denied" % path in result["msg"] and "become" in result["msg"]
+    assert result["msg"] == "cannot write %s: Permission denied; run the task as root (become: true)" % path
     assert path.read_text() == USER_FILE
 
 
@@ -426,3 +426,11 @@ def test_the_new_content_is_synced_before_the_rename(run_module, daemon_json, mo
     run_module({"path": str(path), "settings": NVIDIA})
     # The file's data reaches the disk before it takes daemon.json's name; then the folder's entry does.
     assert events == [("fsync", False), ("rename", True), ("fsync", True)]
+
+
+def test_a_path_through_a_file_fails_without_a_misleading_hint(run_module, tmp_path):
+    not_a_folder = tmp_path / "docker"
+    not_a_folder.write_text("")
+    result = run_module({"path": str(not_a_folder / "daemon.json"), "settings": NVIDIA}, check_mode=True)
+    assert result["failed"] is True
+    assert result["msg"] == "cannot look at %s: Not a directory" % (not_a_folder / "daemon.json")
