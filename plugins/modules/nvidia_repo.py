@@ -141,6 +141,12 @@ EXAMPLES = r"""
     architecture: arm64
     base_url: http://mirror.example.internal/libnvidia-container
     key_content: "{{ lookup('ansible.builtin.file', 'files/nvidia-gpgkey.asc') }}"
+
+- name: Behind an authenticating proxy, with the key already on the host
+  gpufleet.containers.nvidia_repo:
+    architecture: amd64
+    key_url: file:///usr/local/share/keys/nvidia-gpgkey.asc
+    proxy: "http://{{ proxy_user }}:{{ proxy_password | urlencode }}@proxy.example.internal:3128"
 """
 
 RETURN = r"""
@@ -434,6 +440,15 @@ def run_module():
                 uri,
                 queried,
                 params["proxy"],
+            )
+        except ValueError as exc:
+            # Only the trial folder's own path is left unchecked by check_options: it comes from TMPDIR.
+            fail(
+                module,
+                "invalid_option",
+                "Nothing was changed on the host. The trial run's folder %s cannot go into an apt source entry: %s"
+                % (workdir, exc),
+                "set TMPDIR on the host to a plain path such as /tmp",
             )
         except repo_apt.RepositoryError as exc:
             fail(

@@ -13,6 +13,7 @@ import os
 import shutil
 import stat
 import sys
+import tempfile
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -216,3 +217,15 @@ def test_values_that_would_reach_apt_unchecked_are_refused(
     assert (result["_exit"], result["cause"]) == (1, "invalid_option")
     assert words in result["msg"]
     assert commands.calls == [] and not os.path.exists(host["keyring"]) and not os.path.exists(host["source_file"])
+
+
+def test_temporary_folder_that_cannot_go_into_a_source_entry_is_a_clear_error(monkeypatch, capsys, host, key, tmp_path):
+    commands = AptStandIn()
+    commands.install(monkeypatch)
+    odd_tmp = tmp_path / "Temp Files"
+    odd_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(odd_tmp))
+    result = run_main({"key_content": key["armored"].decode()}, capsys, host, key["fingerprint"])
+    assert (result["_exit"], result["cause"]) == (1, "invalid_option")
+    assert "TMPDIR" in result["msg"] and "Nothing was changed" in result["msg"]
+    assert commands.calls == [] and list(odd_tmp.iterdir()) == [] and not os.path.exists(host["keyring"])
