@@ -231,6 +231,7 @@ class RegistryClient:
                     answer.status,
                     self._withheld_note(key),
                 ),
+                self._withheld_hint(key),
             )
         if answer.status != 200:
             raise RegistryError(
@@ -256,10 +257,21 @@ class RegistryClient:
         if answer.status == 200:
             return answer
         had_credentials = self._has_credentials(reference) and key not in self._withheld
-        raise self._status_error(url, answer, had_credentials, self._withheld_note(key))
+        error = self._status_error(url, answer, had_credentials, self._withheld_note(key))
+        if error.kind == "unauthorized" and key in self._withheld:
+            error.hint = self._withheld_hint(key)
+        raise error
 
     def _withheld_note(self, key):
         return "; credentials were not sent: %s" % self._withheld[key] if key in self._withheld else ""
+
+    def _withheld_hint(self, key):
+        if key not in self._withheld:
+            return None
+        return (
+            "The registry named a token service the credentials may not go to (see the message); if you trust it, "
+            "list its host in trusted_realm_hosts, and in insecure_registries when it speaks plain HTTP."
+        )
 
     def _status_error(self, url, answer, had_credentials, note=""):
         detail = _registry_messages(answer.body)

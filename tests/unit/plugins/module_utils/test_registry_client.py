@@ -314,6 +314,7 @@ def test_credentials_are_not_sent_to_a_token_service_on_another_host():
     assert authorizations_seen(collector) == [None]  # the token request went, anonymously
     assert error.kind == "unauthorized"
     assert "credentials were not sent" in error.message and "trusted_realm_hosts" in error.message
+    assert "trusted_realm_hosts" in error.hint
     assert "not on the registry's host" in client.credentials_withheld(
         parse_reference("%s/private/app:1" % registry.host)
     )
