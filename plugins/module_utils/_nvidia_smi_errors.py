@@ -16,7 +16,7 @@ import re
 ERROR_KINDS = (
     "nvidia_smi_missing", "driver_unreachable", "nvml_mismatch", "nvml_unknown", "nvml_library_missing",
     "no_devices", "no_gpu_runtime", "unknown_runtime", "cuda_requirement", "image_unavailable",
-    "image_arch_mismatch", "parse_error",
+    "image_arch_mismatch", "gpu_lost", "gpu_access_blocked", "parse_error",
 )  # fmt: skip
 
 HINTS = {
@@ -43,6 +43,13 @@ HINTS = {
     "and 'latest' are gone), check the registry and proxy, or load the image from a tarball.",
     "image_arch_mismatch": "The image has no variant for this host's architecture. Use a multi-arch tag (nvidia/cuda "
     "tags cover linux/amd64 and linux/arm64).",
+    "gpu_lost": "A GPU stopped answering (it fell off the bus, or overheated or lost power). Drain the host, then look "
+    "for Xid 79 ('GPU has fallen off the bus') in the kernel log (dmesg, journalctl -k) and check the GPU's seating, "
+    "power and cooling; a reboot brings it back only if the hardware is sound. Under WSL the same line shows for "
+    "GPUs in TCC mode, which WSL does not offer.",
+    "gpu_access_blocked": "The operating system keeps the GPU from this system: under WSL 2 the Windows host must "
+    "offer the GPU (WDDM mode, a current Windows driver, no driver installed inside the distribution); elsewhere a "
+    "host or virtualization policy blocks the device. Check the host's GPU access policy.",
     "parse_error": "The output is not a complete nvidia-smi output of the expected form; check the command and "
     "that the output was captured whole.",
 }
@@ -58,6 +65,9 @@ PATTERNS = (
                           r"|Error response from daemon: .*not found: manifest"),
     ("nvidia_smi_missing", r"\"?nvidia-smi\"?: executable file not found|nvidia-smi: (command )?not found"
                            r"|exec: \"?\S*nvidia-smi\"?: stat .*no such file"),
+    # Before no_devices: nvidia-smi may follow these with "No devices were found".
+    ("gpu_lost", r"Unable to (?:determine|detect) the device handle for GPU.*: (?:Unknown Error|GPU is lost)"),
+    ("gpu_access_blocked", r"GPU access blocked by the operating system"),
     ("driver_unreachable", r"couldn.t communicate with the NVIDIA driver"),
     ("nvml_mismatch", r"Driver/library version mismatch"),
     ("nvml_unknown", r"Failed to initialize NVML: Unknown Error"),
@@ -74,7 +84,9 @@ def describe(kind, line):
 def classify(*texts):
     """Return {error_kind, hint, message} for the first known failure in the given outputs, else None.
 
-    ``message`` is the line that gave the error away, for the module's failure message.
+    ``message`` is the line that gave the error away, for the module's failure message. Call it only on the output
+    of a command that failed, or that printed no GPU: healthy output can quote these words (a process path in the
+    XML, a GPU name) and must not be read as a failure.
     """
     lines = [line.strip() for text in texts if text for line in text.splitlines() if line.strip()]
     for kind, pattern in PATTERNS:

@@ -10,6 +10,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_er
     HINTS,
     classify,
 )
+from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_parse import ParseError, parse
 
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=case_id)
@@ -50,3 +51,34 @@ def test_image_not_found_locally_alone_is_a_normal_first_pull():
         'docker: Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp: i/o timeout.\n',
     )
     assert failed["error_kind"] == "image_unavailable"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Unable to determine the device handle for GPU 0000:0B:00.0: Unknown Error",
+        "Unable to determine the device handle for GPU0000:07:00.0: Unknown Error",
+        "Unable to determine the device handle for GPU0: 0000:C1:00.0: Unknown Error",
+        "Unable to determine the device handle for GPU 0000:3B:00.0: GPU is lost. Reboot the system to recover it",
+    ],
+)
+def test_a_gpu_that_fell_off_the_bus_is_named_before_the_no_devices_line_that_follows(line):
+    found = classify(line + "\nNo devices were found\n")
+    assert (found["error_kind"], found["message"]) == ("gpu_lost", line)
+    assert "Xid 79" in found["hint"] and "Drain the host" in found["hint"]
+
+
+def test_gpu_access_blocked_by_the_operating_system_keeps_the_first_line():
+    found = classify(
+        "Failed to initialize NVML: GPU access blocked by the operating system\n"
+        "Failed to properly shut down NVML: GPU access blocked by the operating system\n"
+    )
+    assert found["error_kind"] == "gpu_access_blocked"
+    assert found["message"].startswith("Failed to initialize NVML")
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=case_id)
+def test_no_error_text_parses_as_gpus(case):
+    # The module classifies text only after the parser refused it, so an error must never read as a GPU list.
+    with pytest.raises(ParseError):
+        parse(case[2])

@@ -2,13 +2,17 @@
 # Copyright: (c) 2026, gpufleet maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import csv
+
 import pytest
 from nvidia_smi_corpus import CASES, OUTPUT_CASES, case_id, output_of
 
 from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_parse import (
+    OptionError,
     ParseError,
     detect_format,
     parse,
+    validate_fields,
 )
 
 
@@ -221,3 +225,106 @@ def test_detect_format_names_each_form():
     assert detect_format(output_of("tesla_t4_query_530")) == "query"
     assert detect_format(output_of("a800_x8_csv_noheader")) == "csv"
     assert detect_format(output_of("tesla_t4_table_470")) == "table"
+
+
+# --- incomplete and hostile input: a parse error, never a smaller machine or a traceback -------------------------
+
+A100_X8_TABLE = output_of("a100_80gb_x8_table_595").splitlines()
+FIRST_GPU_ROW = next(i for i, line in enumerate(A100_X8_TABLE) if line.startswith("|   0  "))
+PROCESSES_TITLE = next(i for i, line in enumerate(A100_X8_TABLE) if line.startswith("| Processes:"))
+
+
+# Where a cut leaves whole GPU blocks and nothing after them, the table alone cannot tell it from a capture that ends
+# there (tests/fixtures/nvidia_smi/a100_40gb_table_450 was pasted that way): those cuts read as fewer GPUs.
+# Blank lines after such a cut change nothing.
+BLOCK_BORDERS = [
+    i for i in range(FIRST_GPU_ROW, PROCESSES_TITLE) if A100_X8_TABLE[i].startswith("+-") and "-+-" in A100_X8_TABLE[i]
+]
+WHOLE_BLOCK_CUTS = {
+    border + 1 + blank: count
+    for count, border in enumerate(BLOCK_BORDERS, start=1)
+    for blank in (0, 1)
+    if blank == 0 or not A100_X8_TABLE[border + 1].strip()
+}
+
+
+@pytest.mark.parametrize("end", range(FIRST_GPU_ROW + 1, len(A100_X8_TABLE) + 1))
+def test_table_cut_anywhere_after_the_first_gpu_is_refused_unless_whole_blocks_remain(end):
+    text = "\n".join(A100_X8_TABLE[:end]) + "\n"
+    if end == len(A100_X8_TABLE):
+        assert parse(text)["gpu_count"] == 8
+    elif end in WHOLE_BLOCK_CUTS:
+        assert parse(text)["gpu_count"] == WHOLE_BLOCK_CUTS[end]
+    else:
+        with pytest.raises(ParseError, match="cut short"):
+            parse(text)
+
+
+def test_table_gpu_block_without_its_closing_border_is_cut_short():
+    lines = output_of("h100_x4_table_560").splitlines()
+    with pytest.raises(ParseError, match=r"cut short.*GPU 0"):
+        parse("\n".join(lines[:11]))
+
+
+def test_header_only_csv_is_a_parse_error_not_zero_gpus():
+    with pytest.raises(ParseError, match="header but no GPU rows"):
+        parse("index, name, memory.total [MiB]\n")
+
+
+def test_csv_field_longer_than_the_csv_module_limit_is_a_parse_error():
+    text = "index, name\n0, %s\n" % ("A" * (csv.field_size_limit() + 10))
+    with pytest.raises(ParseError, match="CSV"):
+        parse(text)
+
+
+def test_xml_with_attached_gpus_but_no_gpu_element_is_a_parse_error():
+    text = "<?xml version='1.0'?><nvidia_smi_log><attached_gpus>8</attached_gpus></nvidia_smi_log>"
+    with pytest.raises(ParseError, match="8 GPUs are attached but lists none"):
+        parse(text)
+
+
+def test_xml_without_any_gpu_is_a_parse_error():
+    with pytest.raises(ParseError, match="lists no GPU"):
+        parse("<nvidia_smi_log><driver_version>535.54.03</driver_version></nvidia_smi_log>")
+
+
+def test_query_text_without_any_gpu_is_a_parse_error():
+    with pytest.raises(ParseError, match="lists no GPU"):
+        parse(QUERY.split("Attached GPUs", maxsplit=1)[0])
+
+
+@pytest.mark.parametrize("fields", [["index", "nmae"], ["index", "memory.totl", "power.draw"]])
+def test_unknown_field_names_are_refused_naming_them(fields):
+    with pytest.raises(OptionError, match=r"fields: unknown name.*(nmae|memory\.totl)"):
+        parse(CSV_NOUNITS, "csv", fields=fields)
+
+
+def test_unknown_field_names_are_refused_whatever_the_format():
+    with pytest.raises(OptionError, match="nmae"):
+        validate_fields(["nmae"])
+
+
+def test_headerless_csv_with_fields_needs_no_format():
+    result = parse("GPU-1\nGPU-2\n", fields=["uuid"])
+    assert (result["source_format"], [gpu["uuid"] for gpu in result["gpus"]]) == ("csv", ["GPU-1", "GPU-2"])
+    assert parse(CSV_NOUNITS, fields=["index", "name", "memory.total", "driver_version"])["gpu_count"] == 2
+
+
+def test_610_query_text_reports_the_driver_version_alone_even_from_the_deprecated_key():
+    text = output_of("query_kmd_610").replace("KMD Version", "Other Version").replace("CUDA UMD", "Other UMD")
+    result = parse(text)
+    assert (result["driver_version"], result["cuda_version"]) == ("610.47", "13.3")
+
+
+def test_windows_driver_model_is_not_read_as_persistence_mode():
+    wddm = parse(output_of("gtx1650_wddm_table_457"))["gpus"][0]
+    tcc = parse(output_of("l40s_tcc_table_555"))["gpus"][0]
+    assert (wddm["persistence_mode"], wddm["bus_id"], wddm["memory_used_mib"]) == (None, "00000000:01:00.0", 134)
+    assert (tcc["persistence_mode"], tcc["power_limit_w"]) == (None, 350)
+
+
+def test_jetson_na_columns_stay_unknown():
+    result = parse(output_of("orin_nvgpu_table_540"))
+    gpu = result["gpus"][0]
+    assert (gpu["bus_id"], gpu["memory_total_mib"], gpu["temperature_c"], gpu["persistence_mode"]) == (
+        None, None, None, None)  # fmt: skip
