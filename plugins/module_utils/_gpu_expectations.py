@@ -52,7 +52,13 @@ def summarize_names(names):
 
 def model_matcher(model):
     if model.startswith(REGEX_PREFIX):
-        pattern = re.compile(model[len(REGEX_PREFIX) :], re.IGNORECASE)
+        try:
+            pattern = re.compile(model[len(REGEX_PREFIX) :], re.IGNORECASE)
+        except re.error as error:
+            raise ValueError(
+                "expectation model %r is not a valid regular expression (%s): fix the pattern after 're:', or drop "
+                "'re:' to match the text as written" % (model, error)
+            ) from None
         return lambda name: bool(pattern.search(name or ""))
     return lambda name: model.lower() in (name or "").lower()
 
@@ -128,8 +134,11 @@ def check_mig(result, wanted):
     return [mismatch("mig", wanted, modes, "expected MIG %s on every GPU, found %s" % (wanted, shown or "no GPU"))]
 
 
-def check(result, expect):
-    """Return the list of every mismatch between result and expect (empty when the host is as expected)."""
+def validate(expect):
+    """Raise ValueError naming the first expectation that cannot be checked; return the expectations that are set.
+
+    Called before nvidia-smi runs, so that a typo fails the task instead of reading as a host that differs.
+    """
     expect = dict((key, value) for key, value in (expect or {}).items() if value is not None)
     unknown = sorted(set(expect) - set(EXPECTATION_KEYS))
     if unknown:
@@ -139,6 +148,20 @@ def check(result, expect):
     for key in ("min_driver_version", "min_cuda_version"):
         if key in expect:
             version_key(expect[key])
+    for key in ("count", "min_memory_mib"):
+        if key in expect:
+            try:
+                int(expect[key])
+            except (TypeError, ValueError):
+                raise ValueError("expectation %s must be a whole number, not %r" % (key, expect[key])) from None
+    if "model" in expect:
+        model_matcher(str(expect["model"]))
+    return expect
+
+
+def check(result, expect):
+    """Return the list of every mismatch between result and expect (empty when the host is as expected)."""
+    expect = validate(expect)
     mismatches = []
     if "model" in expect:
         mismatches += check_model(result, expect["model"])

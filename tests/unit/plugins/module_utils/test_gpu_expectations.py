@@ -2,10 +2,16 @@
 # Copyright: (c) 2026, gpufleet maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
+import re
+
 import pytest
 from nvidia_smi_corpus import output_of
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_expectations import check, compare_versions
+from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_expectations import (
+    check,
+    compare_versions,
+    validate,
+)
 from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_parse import parse
 
 A100_X8 = parse(output_of("a100_80gb_x8_table_595"))
@@ -71,3 +77,17 @@ def test_invalid_expectations_are_refused(expect):
 def test_mig_expectation_on_a_mig_host():
     result = parse(output_of("sim_a100_40gb_mig_xml"))
     assert check(result, {"mig": "enabled", "model": "A100-SXM4-40GB", "count": 1}) == []
+
+
+@pytest.mark.parametrize("pattern", ["re:(", "re:A100[", "re:*80GB"])
+def test_a_bad_model_pattern_is_refused_naming_it(pattern):
+    with pytest.raises(ValueError, match=r"model %s is not a valid regular expression" % re.escape(repr(pattern))):
+        check(A100_X8, {"model": pattern})
+
+
+def test_expectations_are_checked_before_any_output_exists():
+    validate({"model": "re:A100.*80GB", "count": 8, "mig": "disabled", "min_driver_version": "535.104.05"})
+    with pytest.raises(ValueError, match="re:\\("):
+        validate({"model": "re:("})
+    with pytest.raises(ValueError, match="count"):
+        validate({"count": "eight"})
