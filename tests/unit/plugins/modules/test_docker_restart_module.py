@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpufleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""docker_restart as a task runs it: check mode restarts nothing, the rollback puts the file back byte for byte."""
+
+import base64
+import os
+import time
+
+from ansible.module_utils import basic
+from fake_commands import run_main
+
+from ansible_collections.gpufleet.containers.plugins.modules import docker_restart
+
+
+class Systemd:
+    """systemctl, journalctl and docker as seen by the module; dockerd started `started_ago` seconds ago."""
+
+    def __init__(self, started_ago, restart_rcs=(0,), loaded=True):
+        self.started_ago = started_ago
+        self.restart_rcs = list(restart_rcs)
+        self.loaded = loaded
+        self.running = loaded
+        self.calls = []
+
+    def install(self, monkeypatch):
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", self.run_command)
+
+    def run_command(self, argv, **kwargs):
+        self.calls.append(argv)
+        if argv[:2] == ["systemctl", "show"]:
+            if not self.loaded:
+                return 0, "LoadState=not-found\nActiveState=inactive\nNeedDaemonReload=no\n", ""
+            started = int((time.monotonic() - self.started_ago) * 1e6)
+            return 0, "LoadState=loaded\nActiveState=active\nExecMainStartTimestampMonotonic=%d\n" % started, ""
+        if argv[:2] == ["systemctl", "restart"]:
+            self.running = self.restart_rcs.pop(0) == 0
+            return (0 if self.running else 1), "", "Job for docker.service failed."
+        if argv[0] == "docker":
+            return (0, "20.10.24\n", "") if self.running else (1, "", "Cannot connect")
+        if argv[0] == "journalctl" and "--show-cursor" in argv:
+            return 0, "-- cursor: s=9\n", ""
+        if argv[0] == "journalctl":
+            return 0, 'level=fatal msg="unable to configure the Docker daemon: bad"\n', ""
+        return 0, "", ""
+
+    def mutating(self):
+        return [call for call in self.calls if call[:2] != ["systemctl", "show"]]
+
+
+def write(path, text):
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def test_check_mode_predicts_a_restart_for_a_file_changed_since_the_start_and_runs_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    daemon_json = str(tmp_path / "daemon.json")
+    write(daemon_json, "{}")
+    systemd = Systemd(started_ago=3600)
+    systemd.install(monkeypatch)
+    result = run_main(docker_restart, {"watch": [daemon_json], "_ansible_check_mode": True}, capsys)
+    assert result["changed"] and result["restarted"]
+    assert result["reasons"] == ["%s changed after dockerd started" % daemon_json]
+    assert systemd.mutating() == []
+
+
+def test_a_file_older_than_the_daemon_needs_nothing(tmp_path, monkeypatch, capsys):
+    daemon_json = str(tmp_path / "daemon.json")
+    write(daemon_json, "{}")
+    os.utime(daemon_json, (time.time() - 7200, time.time() - 7200))
+    # ctime cannot be set back; a daemon started after it (in the future of the file's creation) is current.
+    systemd = Systemd(started_ago=-5)
+    systemd.install(monkeypatch)
+    result = run_main(docker_restart, {"watch": [daemon_json]}, capsys)
+    assert (result["changed"], result["reasons"], systemd.mutating()) == (False, [], [])
+
+
+def test_a_refused_start_restores_the_previous_file_and_fails_with_dockerds_words(tmp_path, monkeypatch, capsys):
+    daemon_json = str(tmp_path / "daemon.json")
+    previous_bytes = b'{\n  "log-driver": "local"\n}\n'
+    write(daemon_json, '{"proxies": {}}')
+    systemd = Systemd(started_ago=3600, restart_rcs=(1, 0))
+    systemd.install(monkeypatch)
+    previous = {"exists": True, "content": base64.b64encode(previous_bytes).decode(), "mode": "0640"}
+    result = run_main(
+        docker_restart, {"watch": [daemon_json], "config_path": daemon_json, "previous": previous}, capsys
+    )
+    assert result["failed"] and result["rolled_back"]
+    assert result["error_kind"] == "docker_restart_failed"
+    assert "unable to configure the Docker daemon: bad" in result["msg"]
+    assert "restored to its content from before this play and Docker is running again" in result["msg"]
+    with open(daemon_json, "rb") as handle:
+        assert handle.read() == previous_bytes
+    assert oct(os.stat(daemon_json).st_mode & 0o777) == "0o640"
+    assert sorted(os.listdir(str(tmp_path))) == ["daemon.json"]
+
+
+def test_a_file_that_did_not_exist_before_is_removed_on_rollback(tmp_path, monkeypatch, capsys):
+    daemon_json = str(tmp_path / "daemon.json")
+    write(daemon_json, '{"proxies": {}}')
+    Systemd(started_ago=3600, restart_rcs=(1, 0)).install(monkeypatch)
+    result = run_main(
+        docker_restart, {"watch": [daemon_json], "config_path": daemon_json, "previous": {"exists": False}}, capsys
+    )
+    assert result["failed"] and result["rolled_back"]
+    assert not os.path.exists(daemon_json)
+
+
+def test_check_mode_before_docker_exists_follows_the_callers_prediction(tmp_path, monkeypatch, capsys):
+    systemd = Systemd(started_ago=0, loaded=False)
+    systemd.install(monkeypatch)
+    args = {"watch": [str(tmp_path / "none")], "_ansible_check_mode": True, "assume_changed": True}
+    assert run_main(docker_restart, args, capsys)["changed"] is True
+    args["assume_changed"] = False
+    assert run_main(docker_restart, args, capsys)["changed"] is False
+    assert systemd.mutating() == []
+
+
+def test_a_unit_name_that_is_an_option_is_refused(monkeypatch, capsys):
+    systemd = Systemd(started_ago=0)
+    systemd.install(monkeypatch)
+    result = run_main(docker_restart, {"service": "--now"}, capsys)
+    assert result["failed"] and "starts with '-'" in result["msg"]
+    assert systemd.calls == []
+
+
+def test_a_predicted_change_counts_only_in_check_mode(tmp_path, monkeypatch, capsys):
+    systemd = Systemd(started_ago=-5)
+    systemd.install(monkeypatch)
+    args = {"watch": [str(tmp_path / "none")], "assume_changed": True}
+    assert run_main(docker_restart, dict(args, _ansible_check_mode=True), capsys)["changed"] is True
+    assert run_main(docker_restart, args, capsys)["changed"] is False
+    assert systemd.mutating() == []
