@@ -15,6 +15,8 @@ __metaclass__ = type
 import re
 import shlex
 
+from ansible_collections.gpufleet.containers.plugins.module_utils._daemon_nvidia_runtime import missing_runtime_hint
+
 # Flags whose daemon.json key is not the flag's own name (moby's opts.NamedOption values).
 FLAG_TO_KEY = {
     "host": "hosts",
@@ -221,8 +223,12 @@ def runtime_problems(config, flag_runtime_names=()):
         # Names in containerd's form (io.containerd.NAME.vN) are accepted by newer dockerd undefined.
         if default not in known and not _C8D_RUNTIME_NAME.match(default):
             problems.append(
-                "default-runtime %r is not defined under runtimes (defined: %s)"
-                % (default, ", ".join(sorted(defined | set(flag_runtime_names))) or "none")
+                "default-runtime %r is not defined under runtimes (defined: %s); %s"
+                % (
+                    default,
+                    ", ".join(sorted(defined | set(flag_runtime_names))) or "none",
+                    missing_runtime_hint(default),
+                )
             )
     return problems
 

@@ -15,6 +15,11 @@ import json
 import math
 import re
 
+from ansible_collections.gpufleet.containers.plugins.module_utils._daemon_nvidia_runtime import (
+    ContributionConflict,
+    with_nvidia_runtime,
+)
+
 DEFAULT_INDENT = 2
 _UTF8_BOM = "\ufeff"
 # No dockerd setting is nested more than five levels; Python's own recursion (json, deepcopy, the merge) gives out
@@ -348,15 +353,22 @@ def _canonical(config):
     return json.dumps(config, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def plan_update(text, settings, remove, exists=True):
+def plan_update(text, settings, remove, exists=True, nvidia_runtime=None):
     """Everything the module needs to decide, from the current text alone.
 
     Returns a dict with before, after (parsed), changed, new_text (None when unchanged) and warnings.
     An existing empty file is rewritten even when nothing else changes: it means {} to this module,
-    but dockerd 20.10 refuses to start with it ("EOF").
+    but dockerd 20.10 refuses to start with it ("EOF"). nvidia_runtime is the toolkit's contribution
+    (see _daemon_nvidia_runtime), folded into settings and remove so the file is written once.
     """
     before, warnings = parse_daemon_json(text)
-    after = desired_config(before, settings or {}, normalize_key_paths(remove))
+    if not isinstance(settings or {}, dict):
+        raise DaemonJsonInputError("settings must be a mapping, got %s" % _json_type_name(settings))
+    try:
+        settings, key_paths = with_nvidia_runtime(settings, normalize_key_paths(remove), nvidia_runtime, before)
+    except ContributionConflict as exc:
+        raise DaemonJsonInputError(str(exc)) from exc
+    after = desired_config(before, settings, key_paths)
     empty_file = exists and not text.lstrip(_UTF8_BOM).strip()
     changed = empty_file or not same_content(after, before)
     new_text = None

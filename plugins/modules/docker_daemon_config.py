@@ -41,8 +41,8 @@ description:
     C(\ud800), and values nested more than 100 levels deep. A file nested that deep, or holding a number out of
     the range of a 64-bit float (C(1e999)), is refused too and left untouched. A lone surrogate escape already in
     the file is written back as the same escape.
-  - The module never restarts Docker. Notify a handler on change; dockerd reads C(runtimes) and C(default-runtime) on
-    a reload, most other settings only on a restart.
+  - The module never restarts Docker. M(gpufleet.containers.docker_restart) does, when the file changed after dockerd
+    started; dockerd reads C(runtimes) and C(default-runtime) on a reload, most other settings only on a restart.
 author:
   - gpufleet maintainers (@gpufleet)
 options:
@@ -91,6 +91,24 @@ options:
         C([-H, fd://, --containerd=/run/containerd/containerd.sock]).
     type: list
     elements: str
+  nvidia_runtime:
+    description:
+      - The NVIDIA Container Toolkit's part of the file, folded into O(settings) so that the file is written once
+        with one diff. Omit it when the toolkit is not installed.
+      - Registers the C(nvidia) runtime (C(nvidia-container-runtime)), as C(nvidia-ctk runtime configure) does.
+      - When C(default) or C(cdi) is false, a C(default-runtime) of C(nvidia) or a C(features.cdi) of true found in
+        the file is removed again, unless O(settings) sets that key itself. A key that O(settings) sets to another
+        value than the one asked for here is an error naming both.
+    type: dict
+    suboptions:
+      default:
+        description: Make C(nvidia) the C(default-runtime).
+        type: bool
+        default: false
+      cdi:
+        description: Set C(features.cdi) to true (Docker 25 and later read CDI specifications then).
+        type: bool
+        default: false
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -115,14 +133,13 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Register the NVIDIA runtime, keeping every other setting
+- name: The user's settings and the NVIDIA runtime as the default, in one write that keeps every other key
   gpufleet.containers.docker_daemon_config:
     settings:
-      runtimes:
-        nvidia:
-          path: nvidia-container-runtime
-          args: []
-  notify: gpufleet_docker_restart
+      log-driver: local
+    nvidia_runtime:
+      default: true
+  register: merged
 
 - name: Rotate container logs (log-opts values are strings for dockerd)
   gpufleet.containers.docker_daemon_config:
@@ -377,7 +394,9 @@ def run_module(module):
     existed = file_exists(module, path)
     text = read_current_text(module, path, existed)
     try:
-        plan = plan_update(text, module.params["settings"], module.params["remove"], existed)
+        plan = plan_update(
+            text, module.params["settings"], module.params["remove"], existed, module.params["nvidia_runtime"]
+        )
     except DaemonJsonError as exc:
         where = " at line %s column %s" % (exc.line, exc.column) if exc.line else ""
         module.fail_json(
@@ -444,6 +463,10 @@ def build_module():
             "dockerd_path": {"type": "str", "default": "dockerd"},
             "service": {"type": "str", "default": "docker.service"},
             "dockerd_flags": {"type": "list", "elements": "str"},
+            "nvidia_runtime": {
+                "type": "dict",
+                "options": {"default": {"type": "bool", "default": False}, "cdi": {"type": "bool", "default": False}},
+            },
         },
         supports_check_mode=True,
     )
