@@ -14,7 +14,7 @@ short_description: Read a host's NVIDIA GPUs through nvidia-smi and check them a
 version_added: 0.1.0
 description:
   - Gets nvidia-smi output in one of three ways. With O(output), it parses text captured elsewhere. With
-    O(container_image), it runs C(docker run --rm --gpus GPUS [--runtime RUNTIME] IMAGE nvidia-smi -q -x), which
+    O(container_image), it runs C(docker run --rm --gpus GPUS [--runtime RUNTIME] -- IMAGE nvidia-smi -q -x), which
     proves the whole container path (Docker, the NVIDIA Container Toolkit, the driver). Otherwise it runs
     C(nvidia-smi -q -x) on the host.
   - When it runs nvidia-smi itself it asks for XML, which has every field (CUDA version, MIG devices) and never cuts
@@ -23,7 +23,12 @@ description:
     (names cut short like C(NVIDIA A100 80G...) are flagged with C(name_truncated) in RV(gpus)), CSV from
     C(--query-gpu) with or without a header, C(-q) text, C(-q -x) XML, and C(-L) lists with MIG devices.
   - Names known failures with a fixed RV(error_kind) and a RV(hint) at the fix, telling "no GPU driver on this host"
-    from "the container runtime is not wired up" from "the image cannot run here".
+    from "the container runtime is not wired up" from "the image cannot run here". Only output of a command that
+    failed, or output with no GPU in it, is searched for failures, so a healthy answer that quotes an error message
+    (a process name, say) is not read as one.
+  - Output that is cut short (a table that stops inside a GPU block or a box, XML that is not well-formed or lists no
+    GPU, CSV with a header and no row) is a RV(error_kind=parse_error), never a machine with fewer GPUs. A table cut
+    exactly after a GPU block cannot be told from a shorter one; the XML the module asks for has no such gap.
   - Compares the result with O(expect) and reports B(every) mismatch, expected against found.
   - Reads only; it changes nothing on the host, so C(changed) is always false.
 author: gpufleet maintainers (@gpufleet)
@@ -31,11 +36,13 @@ options:
   output:
     description:
       - nvidia-smi output captured elsewhere, to parse instead of running anything.
-      - Error text (for example C(No devices were found)) is classified like the output of a run.
+      - Error text (for example C(No devices were found)) is classified like the output of a run, when it does not
+        parse as nvidia-smi output.
     type: str
   format:
     description:
-      - Form of O(output). V(auto) tells the forms apart by their first lines.
+      - Form of O(output). V(auto) tells the forms apart by their first lines; with O(fields) set, text that is no
+        other form is read as CSV.
       - V(query) is C(nvidia-smi -q) text, V(xml) is C(nvidia-smi -q -x), V(list) is C(nvidia-smi -L).
       - Ignored when the module runs nvidia-smi itself (it then asks for XML).
     type: str
@@ -45,24 +52,34 @@ options:
     description:
       - Column names of CSV output printed with C(--format=csv,noheader), in C(--query-gpu) order,
         for example V([index, name, memory.total, driver_version]).
+      - Each must be one the module reads (index, name, gpu_name, uuid, gpu_uuid, pci.bus_id, gpu_bus_id,
+        memory.total, memory.used, mig.mode.current, persistence_mode, temperature.gpu, power.draw, power.limit,
+        utilization.gpu, driver_version); any other name fails the task before anything runs. To keep other
+        columns, print the header instead (C(--format=csv)): columns under a header that the module does not read are
+        skipped.
     type: list
     elements: str
   container_image:
     description:
       - Run nvidia-smi in this image. Use a full C(nvidia/cuda) tag (short tags and C(latest) no longer exist);
         C(nvidia/cuda) tags are multi-arch, so the same tag works on amd64 and arm64 hosts.
+      - A value starting with C(-) is refused (docker would read it as an option); C(--) ends docker's options
+        before the image.
     type: str
   gpus:
-    description: Value of C(docker run --gpus) when O(container_image) is set.
+    description: Value of C(docker run --gpus) when O(container_image) is set; a value starting with C(-) is refused.
     type: str
     default: all
   runtime:
-    description: Value of C(docker run --runtime), for example V(nvidia); left out when not set.
+    description:
+      - Value of C(docker run --runtime), for example V(nvidia); left out when not set.
+      - A value starting with C(-) is refused.
     type: str
   network:
     description:
       - Value of C(docker run --network) when O(container_image) is set; left out when not set.
       - nvidia-smi needs no network, so V(none) keeps the verification container off every network.
+      - A value starting with C(-) is refused.
     type: str
   docker_bin:
     description: Docker CLI to run with O(container_image).
@@ -84,7 +101,8 @@ options:
       model:
         description:
           - Case-insensitive substring every GPU name must contain (V(A100) matches C(NVIDIA A100-SXM4-80GB)).
-          - Prefix with C(re:) for a case-insensitive regular expression, for example V(re:A100.*80GB).
+          - Prefix with C(re:) for a case-insensitive regular expression, for example V(re:A100.*80GB). A pattern
+            that is not a valid regular expression fails the task before anything runs.
         type: str
       count:
         description: Exact number of GPUs.
@@ -222,7 +240,9 @@ error_kind:
   description:
     - Why nvidia-smi gave no GPUs, one of nvidia_smi_missing, driver_unreachable, nvml_mismatch, nvml_unknown,
       nvml_library_missing, no_devices, no_gpu_runtime, unknown_runtime, cuda_requirement, image_unavailable,
-      image_arch_mismatch, parse_error; null when it answered or the failure is not a known one.
+      image_arch_mismatch, gpu_lost (a GPU fell off the bus: C(Unable to determine the device handle for GPU...)),
+      gpu_access_blocked (C(GPU access blocked by the operating system), WSL or a host policy), parse_error; null
+      when it answered or the failure is not a known one.
   returned: always
   type: str
   sample: no_gpu_runtime
@@ -235,7 +255,7 @@ cmd:
   returned: when a command ran
   type: list
   elements: str
-  sample: [docker, run, --rm, --gpus, all, nvidia/cuda:12.4.1-base-ubuntu22.04, nvidia-smi, -q, -x]
+  sample: [docker, run, --rm, --gpus, all, --, nvidia/cuda:12.4.1-base-ubuntu22.04, nvidia-smi, -q, -x]
 rc:
   description: Exit status of the command (nvidia-smi exits 6 for no devices, 9 when the driver is unreachable).
   returned: when a command ran
@@ -252,7 +272,7 @@ stderr:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_expectations import check
+from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_expectations import check, validate
 from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_errors import (
     classify,
     missing_executable,
@@ -262,6 +282,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_pa
     ParseError,
     empty_result,
     parse,
+    validate_fields,
 )
 
 EXPECT_SPEC = dict(
@@ -287,6 +308,31 @@ ARGUMENT_SPEC = dict(
     network=dict(type="str"),
 )
 XML_QUERY = ["nvidia-smi", "-q", "-x"]
+# Options whose values land on docker's command line, where a leading '-' would be read as another option.
+DOCKER_VALUES = ("container_image", "gpus", "runtime", "network")
+
+
+def invalid_option(params):
+    """The message for the first option that cannot be used, or None; checked before anything runs."""
+    if params["container_image"]:
+        for name in DOCKER_VALUES:
+            value = params[name]
+            if value and value.startswith("-"):
+                wanted = (
+                    "an image reference such as nvidia/cuda:12.4.1-base-ubuntu22.04"
+                    if name == "container_image"
+                    else "the value alone"
+                )
+                return "%s %r starts with '-', which docker would read as an option; give %s" % (name, value, wanted)
+    try:
+        validate(params["expect"])
+    except ValueError as error:
+        return "Invalid expect: %s" % error
+    try:
+        validate_fields(params["fields"])
+    except ValueError as error:
+        return "Invalid option %s" % error
+    return None
 
 
 def build_command(params):
@@ -297,7 +343,7 @@ def build_command(params):
             argv += ["--runtime", params["runtime"]]
         if params["network"]:
             argv += ["--network", params["network"]]
-        return argv + [params["container_image"]] + XML_QUERY
+        return argv + ["--", params["container_image"]] + XML_QUERY
     return [params["nvidia_smi_bin"]] + XML_QUERY[1:]
 
 
@@ -319,6 +365,7 @@ def run_nvidia_smi(module, result):
     result.update(cmd=argv, rc=rc, stdout=stdout, stderr=stderr)
     if rc == 0:
         return stdout
+    # Failed: its output may be anything, so the error patterns are searched before any parsing.
     known = classify(stdout, stderr)
     if known:
         result.update(known)
@@ -329,23 +376,28 @@ def run_nvidia_smi(module, result):
     return None
 
 
-def parse_into(result, text, params):
-    known = classify(text)
-    if known:
-        result.update(known)
-        return
+def parse_into(result, text, params, stderr=None):
+    """Parse text; only when it holds no nvidia-smi output is it searched for a known failure.
+
+    Healthy output can quote an error message (a process path, a GPU name that anyone may set), so it is never
+    classified.
+    """
     try:
         result.update(parse(text, params["format"] if params["output"] is not None else "xml", params["fields"]))
     except ParseError as error:
-        result.update(parse_failure(error))
+        result.update(classify(text, stderr) or parse_failure(error))
 
 
 def run_module(module):
     params = module.params
     result = dict(empty_result(None), ok=False, changed=False, mismatches=[], error_kind=None, hint=None, message=None)
+    refused = invalid_option(params)
+    if refused:
+        result.pop("message")
+        module.fail_json(msg=refused, **result)
     text = params["output"] if params["output"] is not None else run_nvidia_smi(module, result)
     if text is not None:
-        parse_into(result, text, params)
+        parse_into(result, text, params, result.get("stderr"))
     if result["error_kind"] is None and result["source_format"] is not None:
         try:
             result["mismatches"] = check(result, params["expect"])

@@ -39,7 +39,20 @@ def test_container_path_runs_the_exact_docker_command(monkeypatch, capsys):
     commands.install(monkeypatch)
     result = run_main({"container_image": IMAGE, "runtime": "nvidia", "_ansible_check_mode": True}, capsys)
     assert commands.calls == [
-        ["/usr/bin/docker", "run", "--rm", "--gpus", "all", "--runtime", "nvidia", IMAGE, "nvidia-smi", "-q", "-x"]
+        [
+            "/usr/bin/docker",
+            "run",
+            "--rm",
+            "--gpus",
+            "all",
+            "--runtime",
+            "nvidia",
+            "--",
+            IMAGE,
+            "nvidia-smi",
+            "-q",
+            "-x",
+        ]
     ]
     assert commands.environ[0]["LC_ALL"] == "C"
     assert (result["ok"], result["gpu_count"], result["cuda_version"], result["source_format"]) == (
@@ -123,3 +136,66 @@ def test_a_failed_command_without_failing_says_failed_false_explicitly(monkeypat
     result = run_main({"container_image": IMAGE, "fail_on_mismatch": False}, capsys)
     assert (result["_exit"], result["rc"], result["error_kind"]) == (0, 6, "no_devices")
     assert result["failed"] is False
+
+
+# A healthy answer that lists a process whose path quotes an error message: any local user can start one.
+HEALTHY_XML_QUOTING_AN_ERROR = fixture("sim_h100_xml").replace(
+    "<processes />",
+    "<processes><process_info><pid>4242</pid><type>C</type>"
+    "<process_name>/tmp/exec format error/No devices were found</process_name>"
+    "<used_memory>10 MiB</used_memory></process_info></processes>",
+    1,
+)
+
+
+def test_healthy_output_quoting_an_error_is_not_classified(monkeypatch, capsys):
+    assert "exec format error" in HEALTHY_XML_QUOTING_AN_ERROR
+    Commands().install(monkeypatch)
+    result = run_main({"output": HEALTHY_XML_QUOTING_AN_ERROR, "expect": {"count": 1}}, capsys)
+    assert (result["_exit"], result["ok"], result["error_kind"], result["gpu_count"]) == (0, True, None, 1)
+
+
+def test_successful_run_quoting_an_error_is_not_classified(monkeypatch, capsys):
+    Commands(answer=(0, HEALTHY_XML_QUOTING_AN_ERROR, "")).install(monkeypatch)
+    result = run_main({"container_image": IMAGE}, capsys)
+    assert (result["_exit"], result["ok"], result["error_kind"]) == (0, True, None)
+
+
+def test_a_failed_run_is_still_classified(monkeypatch, capsys):
+    Commands(answer=(255, fixture("err_gpu_lost_unspaced"), "")).install(monkeypatch)
+    result = run_main({"fail_on_mismatch": False}, capsys)
+    assert (result["ok"], result["error_kind"]) == (False, "gpu_lost")
+    assert "Xid 79" in result["hint"]
+
+
+@pytest.mark.parametrize("option", ["container_image", "gpus", "runtime", "network"])
+def test_values_starting_with_a_dash_are_refused_before_docker_runs(monkeypatch, capsys, option):
+    commands = Commands()
+    commands.install(monkeypatch)
+    args = {"container_image": IMAGE, option: "--privileged"}
+    result = run_main(args, capsys)
+    assert commands.calls == []
+    assert result["_exit"] == 1
+    assert "%s '--privileged' starts with '-'" % option in result["msg"]
+
+
+def test_a_bad_model_pattern_fails_naming_it_before_anything_runs(monkeypatch, capsys):
+    commands = Commands()
+    commands.install(monkeypatch)
+    result = run_main({"container_image": IMAGE, "expect": {"model": "re:("}}, capsys)
+    assert commands.calls == []
+    assert result["_exit"] == 1 and "'re:('" in result["msg"] and "not a valid regular expression" in result["msg"]
+
+
+def test_unknown_fields_fail_naming_the_field_before_anything_runs(monkeypatch, capsys):
+    commands = Commands()
+    commands.install(monkeypatch)
+    result = run_main({"fields": ["index", "nmae"]}, capsys)
+    assert commands.calls == []
+    assert result["_exit"] == 1 and "'nmae'" in result["msg"]
+
+
+def test_headerless_csv_with_fields_needs_no_format(monkeypatch, capsys):
+    Commands().install(monkeypatch)
+    result = run_main({"output": "GPU-1\nGPU-2\n", "fields": ["uuid"], "expect": {"count": 2}}, capsys)
+    assert (result["_exit"], result["ok"], result["source_format"]) == (0, True, "csv")
