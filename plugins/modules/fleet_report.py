@@ -13,7 +13,10 @@ short_description: Write the fleet report from per-host GPU verdicts
 version_added: 0.1.0
 description:
   - Reads the per-host verdict files that the C(gpufleet.containers.gpu_verify) role and C(site.yml) write, and
-    writes C(fleet-report.json) (machine-readable) and C(fleet-report.md) (a human summary) next to them.
+    writes C(fleet-report.json) (machine-readable), C(fleet-report.md) (a human summary) and C(fleet-report.html)
+    (the same as a page) next to them.
+  - The HTML page is self-contained (inline CSS, no external assets, no JavaScript), so it opens offline, from a
+    mail attachment or a CI artifact; every value that comes from a host is HTML-escaped.
   - Failed hosts come first, with their reason and the fix; totals by architecture and verdict.
   - Hosts listed in O(hosts) that have no verdict file are reported as failed with C(no verdict) (unreachable, or
     stopped before verification), so no host silently drops out of the report.
@@ -27,7 +30,7 @@ options:
     type: path
     required: true
   dest_dir:
-    description: Folder for C(fleet-report.json) and C(fleet-report.md).
+    description: Folder for C(fleet-report.json), C(fleet-report.md) and C(fleet-report.html).
     type: path
     required: true
   hosts:
@@ -36,9 +39,16 @@ options:
     elements: str
     default: []
   title:
-    description: Heading of the human summary.
+    description: Heading of the human summary and of the HTML page.
     type: str
     default: GPU fleet report
+  html:
+    description:
+      - Write C(fleet-report.html) as well.
+      - When V(false), an C(fleet-report.html) left by an earlier run is not touched.
+    type: bool
+    default: true
+    version_added: 0.2.0
 attributes:
   check_mode:
     support: full
@@ -58,6 +68,14 @@ EXAMPLES = r"""
     verdict_dir: "{{ playbook_dir }}/report/hosts"
     dest_dir: "{{ playbook_dir }}/report"
     hosts: "{{ ansible_play_hosts_all }}"
+  delegate_to: localhost
+  run_once: true
+
+- name: Write only the JSON and Markdown reports
+  gpufleet.containers.fleet_report:
+    verdict_dir: /var/lib/gpufleet/report/hosts
+    dest_dir: /var/lib/gpufleet/report
+    html: false
   delegate_to: localhost
   run_once: true
 """
@@ -82,6 +100,11 @@ markdown_path:
   description: Path of the human summary.
   returned: always
   type: str
+html_path:
+  description: Path of the HTML page.
+  returned: when O(html=true)
+  type: str
+  version_added: 0.2.0
 summary:
   description: The human summary's text.
   returned: always
@@ -109,6 +132,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._fleet_report 
     render_json,
     render_markdown,
 )
+from ansible_collections.gpufleet.containers.plugins.module_utils._fleet_report_html import render_html
 
 
 def read_verdicts(verdict_dir):
@@ -153,6 +177,7 @@ def main():
             dest_dir=dict(type="path", required=True),
             hosts=dict(type="list", elements="str", default=[]),
             title=dict(type="str", default="GPU fleet report"),
+            html=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
@@ -163,6 +188,9 @@ def main():
         os.path.join(params["dest_dir"], "fleet-report.json"): render_json(report),
         os.path.join(params["dest_dir"], "fleet-report.md"): render_markdown(report, params["title"]),
     }
+    html_path = os.path.join(params["dest_dir"], "fleet-report.html")
+    if params["html"]:
+        outputs[html_path] = render_html(report, params["title"])
     stale = [path for path, text in outputs.items() if current_text(path) != text]
     markdown_path = os.path.join(params["dest_dir"], "fleet-report.md")
     result = dict(
@@ -178,6 +206,8 @@ def main():
         summary=outputs[markdown_path],
         unreadable=report["unreadable"],
     )
+    if params["html"]:
+        result["html_path"] = html_path
     if module._diff:
         result["diff"] = dict(
             before=current_text(markdown_path) or "",

@@ -39,3 +39,27 @@ def test_verdict_files_of_the_wrong_shape_are_listed_and_the_rest_reported(capsy
     written = json.loads((tmp_path / "fleet-report.json").read_text())
     assert written["unreadable"] == result["unreadable"]
     assert "could not be read" in (tmp_path / "fleet-report.md").read_text()
+
+
+def test_the_html_page_is_written_beside_json_and_markdown_and_rewritten_only_on_change(capsys, tmp_path):
+    verdicts = tmp_path / "hosts"
+    verdicts.mkdir()
+    (verdicts / "gpu-a1.json").write_text(json.dumps(PASSING))
+    args = {"verdict_dir": str(verdicts), "dest_dir": str(tmp_path / "report"), "hosts": ["gpu-a1", "gpu-b2"]}
+    first = run_main(args, capsys)
+    page = tmp_path / "report" / "fleet-report.html"
+    assert first["changed"] is True and first["html_path"] == str(page)
+    assert 'data-host="gpu-b2"' in page.read_text() and "run again with -l gpu-b2" in page.read_text()
+    assert run_main(args, capsys)["changed"] is False
+
+
+def test_html_false_leaves_the_page_alone(capsys, tmp_path):
+    verdicts = tmp_path / "hosts"
+    verdicts.mkdir()
+    (verdicts / "gpu-a1.json").write_text(json.dumps(PASSING))
+    old_page = tmp_path / "fleet-report.html"
+    old_page.write_text("an earlier run's page")
+    result = run_main({"verdict_dir": str(verdicts), "dest_dir": str(tmp_path), "html": False}, capsys)
+    assert result["changed"] is True and "html_path" not in result
+    assert old_page.read_text() == "an earlier run's page"
+    assert (tmp_path / "fleet-report.md").exists()
