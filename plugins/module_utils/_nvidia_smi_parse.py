@@ -257,8 +257,8 @@ def parse_gpu_rows(lines, result):
             position += 1
         if position >= len(body) or not is_border(body[position]):
             raise ParseError(
-                "nvidia-smi table is cut short inside the block of GPU %d (no border closes it): %s"
-                % (gpu["index"], shown(line))
+                "nvidia-smi table is cut short inside the block of GPU %s (no border closes it): %s"
+                % (row.group("index"), shown(line))
             )
         position += 1
         result["gpus"].append(gpu)

@@ -55,7 +55,7 @@ options:
       - Each must be one the module reads (index, name, gpu_name, uuid, gpu_uuid, pci.bus_id, gpu_bus_id,
         memory.total, memory.used, mig.mode.current, persistence_mode, temperature.gpu, power.draw, power.limit,
         utilization.gpu, driver_version); any other name fails the task before anything runs. To keep other
-        columns, print the header instead (C(--format=csv)): columns under a header that the module does not read are
+        columns, print the header instead (C(--format=csv)); columns under a header that the module does not read are
         skipped.
     type: list
     elements: str
@@ -240,7 +240,7 @@ error_kind:
   description:
     - Why nvidia-smi gave no GPUs, one of nvidia_smi_missing, driver_unreachable, nvml_mismatch, nvml_unknown,
       nvml_library_missing, no_devices, no_gpu_runtime, unknown_runtime, cuda_requirement, image_unavailable,
-      image_arch_mismatch, gpu_lost (a GPU fell off the bus: C(Unable to determine the device handle for GPU...)),
+      image_arch_mismatch, gpu_lost (a GPU fell off the bus, C(Unable to determine the device handle for GPU...)),
       gpu_access_blocked (C(GPU access blocked by the operating system), WSL or a host policy), parse_error; null
       when it answered or the failure is not a known one.
   returned: always
