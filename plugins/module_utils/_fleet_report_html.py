@@ -24,7 +24,7 @@ h1{margin:0 0 .2em;font-size:1.6em}h2{margin:1.4em 0 .4em;font-size:1.2em}
 .badge.pass{background:#1e7a3c}.badge.fail{background:#b3261e}
 table{border-collapse:collapse;margin:.3em 0 1em}
 th,td{border:1px solid #c9d1da;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#eef2f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#eef2f6}td.nw{white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.host.fail>td:first-child{border-left:4px solid #b3261e}tr.host.pass>td:first-child{border-left:4px solid #1e7a3c}
 tr.why td{background:#fdf1f0;border-top:none}.why b{color:#b3261e}
 ul.checks{list-style:none;margin:0;padding:0}.checks li.bad{color:#b3261e;font-weight:600}
@@ -117,15 +117,15 @@ def _checks(row):
 def _host_rows(row):
     verdict = row["verdict"]
     cells = [
-        "<td><b>%s</b></td>" % esc(row["host"]),
+        '<td class="nw"><b>%s</b></td>' % esc(row["host"]),
         '<td><span class="badge %s">%s</span></td>' % (esc(verdict), esc(verdict.upper())),
         "<td>%s</td>" % esc(row.get("architecture")),
         "<td>%s</td>" % esc(row.get("distribution")),
-        "<td>%s</td>" % esc(row.get("docker_version")),
-        "<td>%s</td>" % esc(row.get("toolkit_version")),
+        '<td class="nw">%s</td>' % esc(row.get("docker_version")),
+        '<td class="nw">%s</td>' % esc(row.get("toolkit_version")),
         "<td>%s</td>" % ("<br>".join(esc(line) for line in _gpus(row)) or "-"),
-        "<td>%s</td>" % esc((row.get("found") or {}).get("driver_version")),
-        "<td>%s</td>" % esc((row.get("found") or {}).get("cuda_version")),
+        '<td class="nw">%s</td>' % esc((row.get("found") or {}).get("driver_version")),
+        '<td class="nw">%s</td>' % esc((row.get("found") or {}).get("cuda_version")),
     ]
     checks = _checks(row)
     if checks:
