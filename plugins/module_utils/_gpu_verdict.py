@@ -30,6 +30,10 @@ CAUSE_OF_KIND = {
     "nvml_mismatch": "driver",
     "nvml_library_missing": "driver",
     "no_devices": "gpus",
+    # A GPU that fell off the bus (Xid 79): hardware, not software.
+    "gpu_lost": "gpus",
+    # The host (WSL, a policy) keeps the driver from the GPUs.
+    "gpu_access_blocked": "driver",
     "no_gpu_runtime": "container_runtime",
     "unknown_runtime": "container_runtime",
     "nvml_unknown": "container_runtime",

@@ -365,3 +365,10 @@ def test_models_and_sizes_are_listed_once_each_in_the_order_found(run_nvidia_smi
     smi["gpus"][3] = dict(smi["gpus"][3], name=smi["gpus"][3]["name"].lower(), memory_total_mib=40960)
     found = verdict(smi, expect={})["found"]
     assert (found["models"], found["memory_total_mib"]) == (["NVIDIA A100-SXM4-80GB"], [81920, 40960])
+
+
+def test_every_kind_the_nvidia_smi_module_names_has_a_cause():
+    """A kind without a cause would head its host's verdict with "the verification failed" and group it nowhere."""
+    from ansible_collections.gpufleet.containers.plugins.module_utils import _gpu_verdict, _nvidia_smi_errors
+
+    assert set(_nvidia_smi_errors.ERROR_KINDS) - set(_gpu_verdict.CAUSE_OF_KIND) == set()
