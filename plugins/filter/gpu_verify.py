@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpufleet maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The gpu_verify role's verdict filters, so the role's logic lives in module_utils/_gpu_verdict.py.
+"""The verdict of a host that failed before its GPUs were verified, in the schema every verdict file has.
 
-Two filters in one file: each is documented in the YAML file named after it (gpu_verify_blocker.yml,
-gpu_verify_verdict.yml), which is where ansible-doc looks for filters that share a file.
+The logic lives in module_utils/_gpu_verdict.py, beside the verdict the gpu_verify module gives; site.yml's rescue
+calls this filter, so a host that stopped in preflight or at a Docker restart is reported like a verified one.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,23 +13,19 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_verdict import build_verdict, find_blocker
+from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_verdict import failure_verdict
 
 
-def _wrap(name, function):
-    def filter_function(value, **kwargs):
-        try:
-            return function(value, **kwargs)
-        except (KeyError, TypeError, AttributeError) as error:
-            # A registered result without the key the verdict reads, or a missing argument: name both.
-            raise AnsibleFilterError("%s: unexpected input (%s: %s)" % (name, type(error).__name__, error)) from error
-
-    return filter_function
+def gpu_verify_failure(host, **kwargs):
+    try:
+        return failure_verdict(host, **kwargs)
+    except (KeyError, TypeError, AttributeError) as error:
+        # A missing argument, or a failed result that is not a mapping: name both.
+        raise AnsibleFilterError(
+            "gpu_verify_failure: unexpected input (%s: %s)" % (type(error).__name__, error)
+        ) from error
 
 
 class FilterModule:
     def filters(self):
-        return {
-            "gpu_verify_blocker": _wrap("gpu_verify_blocker", find_blocker),
-            "gpu_verify_verdict": _wrap("gpu_verify_verdict", build_verdict),
-        }
+        return {"gpu_verify_failure": gpu_verify_failure}

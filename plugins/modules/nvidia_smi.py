@@ -272,18 +272,7 @@ stderr:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_expectations import check, validate
-from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_errors import (
-    classify,
-    missing_executable,
-    parse_failure,
-)
-from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_parse import (
-    ParseError,
-    empty_result,
-    parse,
-    validate_fields,
-)
+from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_run import DockerMissing, run_and_judge
 
 EXPECT_SPEC = dict(
     model=dict(type="str"),
@@ -307,111 +296,32 @@ ARGUMENT_SPEC = dict(
     fail_on_mismatch=dict(type="bool", default=True),
     network=dict(type="str"),
 )
-XML_QUERY = ["nvidia-smi", "-q", "-x"]
-# Options whose values land on docker's command line, where a leading '-' would be read as another option.
-DOCKER_VALUES = ("container_image", "gpus", "runtime", "network")
 
 
-def invalid_option(params):
-    """The message for the first option that cannot be used, or None; checked before anything runs."""
-    if params["container_image"]:
-        for name in DOCKER_VALUES:
-            value = params[name]
-            if value and value.startswith("-"):
-                wanted = (
-                    "an image reference such as nvidia/cuda:12.4.1-base-ubuntu22.04"
-                    if name == "container_image"
-                    else "the value alone"
-                )
-                return "%s %r starts with '-', which docker would read as an option; give %s" % (name, value, wanted)
-    try:
-        validate(params["expect"])
-    except ValueError as error:
-        return "Invalid expect: %s" % error
-    try:
-        validate_fields(params["fields"])
-    except ValueError as error:
-        return "Invalid option %s" % error
-    return None
+class ModuleRunner:
+    """run_and_judge's view of the host: commands as argument lists, in the C locale."""
 
+    def __init__(self, module):
+        self.module = module
 
-def build_command(params):
-    """The argv to run: nvidia-smi -q -x in the container image, or on the host."""
-    if params["container_image"]:
-        argv = [params["docker_bin"], "run", "--rm", "--gpus", params["gpus"]]
-        if params["runtime"]:
-            argv += ["--runtime", params["runtime"]]
-        if params["network"]:
-            argv += ["--network", params["network"]]
-        return argv + ["--", params["container_image"]] + XML_QUERY
-    return [params["nvidia_smi_bin"]] + XML_QUERY[1:]
+    def get_bin_path(self, name):
+        return self.module.get_bin_path(name)
 
-
-def run_nvidia_smi(module, result):
-    """Run the command; return its stdout, or None after recording the failure in result."""
-    params = module.params
-    argv = build_command(params)
-    executable = module.get_bin_path(argv[0])
-    if executable is None:
-        if params["container_image"]:
-            module.fail_json(msg="%s not found on this host: install Docker first" % argv[0], **result)
-        result.update(missing_executable(argv[0]))
-        return None
-    argv[0] = executable
-    if params["timeout"]:
-        timeout_bin = module.get_bin_path("timeout", required=True)
-        argv = [timeout_bin, "--kill-after=5", str(params["timeout"])] + argv
-    rc, stdout, stderr = module.run_command(argv, environ_update={"LC_ALL": "C", "LANG": "C"})
-    result.update(cmd=argv, rc=rc, stdout=stdout, stderr=stderr)
-    if rc == 0:
-        return stdout
-    # Failed: its output may be anything, so the error patterns are searched before any parsing.
-    known = classify(stdout, stderr)
-    if known:
-        result.update(known)
-    elif params["timeout"] and rc in (124, 137):
-        result["message"] = "%s did not finish within %d seconds" % (argv[3], params["timeout"])
-    else:
-        result["message"] = "%s exited with %d" % (" ".join(argv), rc)
-    return None
-
-
-def parse_into(result, text, params, stderr=None):
-    """Parse text; only when it holds no nvidia-smi output is it searched for a known failure.
-
-    Healthy output can quote an error message (a process path, a GPU name that anyone may set), so it is never
-    classified.
-    """
-    try:
-        result.update(parse(text, params["format"] if params["output"] is not None else "xml", params["fields"]))
-    except ParseError as error:
-        result.update(classify(text, stderr) or parse_failure(error))
+    def run(self, argv):
+        return self.module.run_command(argv, environ_update={"LC_ALL": "C", "LANG": "C"})
 
 
 def run_module(module):
-    params = module.params
-    result = dict(empty_result(None), ok=False, changed=False, mismatches=[], error_kind=None, hint=None, message=None)
-    refused = invalid_option(params)
-    if refused:
-        result.pop("message")
-        module.fail_json(msg=refused, **result)
-    text = params["output"] if params["output"] is not None else run_nvidia_smi(module, result)
-    if text is not None:
-        parse_into(result, text, params, result.get("stderr"))
-    if result["error_kind"] is None and result["source_format"] is not None:
-        try:
-            result["mismatches"] = check(result, params["expect"])
-        except ValueError as error:
-            module.fail_json(msg="Invalid expect: %s" % error, **result)
-        result["ok"] = not result["mismatches"]
-    message = result.pop("message")
+    params = {name: module.params[name] for name in ARGUMENT_SPEC if name != "fail_on_mismatch"}
+    try:
+        result = run_and_judge(ModuleRunner(module), params)
+    except (ValueError, DockerMissing) as error:
+        module.fail_json(msg=str(error), changed=False)
+    message = result.pop("msg")
+    result["changed"] = False
     if result["ok"]:
         module.exit_json(**result)
-    if result["error_kind"]:
-        message = "nvidia-smi gave no GPUs (%s): %s. Fix: %s" % (result["error_kind"], message, result["hint"])
-    elif result["mismatches"]:
-        message = "GPUs differ from what was expected: " + "; ".join(item["message"] for item in result["mismatches"])
-    if params["fail_on_mismatch"]:
+    if module.params["fail_on_mismatch"]:
         module.fail_json(msg=message, **result)
     # Explicit: Ansible marks a result with a non-zero rc and no `failed` key as failed.
     module.exit_json(failed=False, msg=message, **result)

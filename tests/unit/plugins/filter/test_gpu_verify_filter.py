@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpufleet maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The gpu_verify filters' arguments: what their docs list, what the role passes, and what the functions take agree.
+"""gpu_verify_failure: what its docs list, what site.yml passes and what the function takes agree, and the verdict it
+gives a host that failed early has the schema of a verified host's.
 
 Read from the files, without importing the filter plugin: importing Ansible's controller code (ansible.errors) into
 this pytest process changes how later module tests see their warnings.
@@ -11,46 +12,60 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import glob
 import inspect
 import os
 import re
 
-import pytest
 import yaml
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_verdict import build_verdict, find_blocker
+from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_verdict import (
+    build_verdict,
+    failure_verdict,
+)
 
 REPO = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")
-FILTERS = [("gpu_verify_blocker", find_blocker), ("gpu_verify_verdict", build_verdict)]
+FACTS = {"distribution": "Ubuntu", "distribution_version": "24.04", "distribution_major_version": "24"}
 
 
 def keyword_parameters(function):
     return set(list(inspect.signature(function).parameters)[1:])
 
 
-def documented_options(name):
-    with open(os.path.join(REPO, "plugins", "filter", name + ".yml")) as handle:
-        return set(yaml.safe_load(handle)["DOCUMENTATION"]["options"]) - {"_input"}
+def test_the_filter_documents_exactly_the_arguments_it_takes():
+    with open(os.path.join(REPO, "plugins", "filter", "gpu_verify_failure.yml")) as handle:
+        documented = set(yaml.safe_load(handle)["DOCUMENTATION"]["options"]) - {"_input"}
+    assert documented == keyword_parameters(failure_verdict)
 
 
-def role_call_arguments(name):
-    """Keyword names in each call of the filter in roles/gpu_verify/tasks (arguments are `name=value`)."""
-    calls = []
-    for path in glob.glob(os.path.join(REPO, "roles", "gpu_verify", "tasks", "*.yml")):
-        with open(path) as handle:
-            text = handle.read()
-        for match in re.finditer(r"gpufleet\.containers\.%s\((.*?)\) \}\}" % name, text, re.DOTALL):
-            calls.append(set(re.findall(r"(\w+)=", match.group(1))))
-    return calls
+def test_site_yml_passes_every_argument_once():
+    with open(os.path.join(REPO, "playbooks", "site.yml")) as handle:
+        text = handle.read()
+    calls = re.findall(r"gpufleet\.containers\.gpu_verify_failure\((.*?)\) \}\}", text, re.DOTALL)
+    assert len(calls) == 1
+    # Keyword arguments of this call, not of the filters nested in its values (dpkg_arch(strict=...)).
+    passed = re.findall(r"(?:\(|,)\s*(\w+)=", "," + calls[0].replace("(strict=false)", ""))
+    assert sorted(passed) == sorted(keyword_parameters(failure_verdict))
 
 
-@pytest.mark.parametrize("name, function", FILTERS)
-def test_each_filter_documents_exactly_the_arguments_it_takes(name, function):
-    assert documented_options(name) == keyword_parameters(function)
+def test_an_early_failure_has_the_schema_of_a_verified_host_and_the_same_distribution_spelling():
+    failed = {"msg": " Docker did not start. ", "error_kind": "docker_restart_failed", "hint": "fix it"}
+    early = failure_verdict("gpu-1", "Restart Docker", failed, {"count": 8}, "cuda:12", "amd64", FACTS)
+    blocker = {
+        "error_kind": "docker_unavailable",
+        "message": "no docker",
+        "unverified": False,
+        "image_architecture": None,
+    }
+    verified = build_verdict({}, blocker, "gpu-1", {"count": 8}, "cuda:12", "amd64", None, None, FACTS)
+    assert set(early) == set(verified)
+    assert set(early["found"]) == set(verified["found"]) and set(early["nvidia_smi"]) == set(verified["nvidia_smi"])
+    # Ubuntu by its full release in both (site.yml's own template once wrote "Ubuntu 24").
+    assert early["distribution"] == verified["distribution"] == "Ubuntu 24.04"
+    assert (early["verdict"], early["stage"], early["reason"]) == ("fail", "Restart Docker", "Docker did not start.")
+    assert (early["cause"], early["hint"]) == ("container_runtime", "fix it")
 
 
-@pytest.mark.parametrize("name, function", FILTERS)
-def test_the_role_passes_every_argument_once(name, function):
-    calls = role_call_arguments(name)
-    assert calls == [keyword_parameters(function)]
+def test_a_failure_without_a_kind_or_facts_is_a_setup_failure_with_unknowns():
+    early = failure_verdict("gpu-2", "Check the host", {"msg": "Python 2 is not supported"}, {}, None, None, {})
+    assert (early["cause"], early["error_kind"], early["hint"]) == ("setup", None, None)
+    assert (early["architecture"], early["distribution"]) == ("unknown", None)
