@@ -21,6 +21,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._architecture 
     UnsupportedArchitecture,
     dpkg_arch,
 )
+from ansible_collections.gpufleet.containers.plugins.module_utils._platforms import release_name
 
 # Which of the three things a fleet operator acts on each error_kind points at. The nvidia_smi module names the exact
 # failure and its fix (hint); the cause groups hosts in the report and heads the verdict message.
@@ -37,6 +38,7 @@ CAUSE_OF_KIND = {
     "no_gpu_runtime": "container_runtime",
     "unknown_runtime": "container_runtime",
     "nvml_unknown": "container_runtime",
+    "docker_restart_failed": "container_runtime",
     "docker_unavailable": "container_runtime",
     "cuda_requirement": "image",
     "image_unavailable": "image",
@@ -242,13 +244,6 @@ def _judge(smi, blocker, kind, passed, expect):
     return "unknown", UNKNOWN_HINT, reason
 
 
-def _distribution(facts):
-    """`Debian 12`, `Ubuntu 24.04`: Debian's point releases would change the verdict file without changing the host."""
-    if facts["distribution"] == "Debian":
-        return "%s %s" % (facts["distribution"], facts["distribution_major_version"])
-    return "%s %s" % (facts["distribution"], facts["distribution_version"])
-
-
 def build_verdict(smi, blocker, host, expect, image, architecture, docker_version, toolkit_version, facts):
     """The host's verdict: what was expected, what was found, and when it fails, the cause, the reason and the fix.
 
@@ -275,19 +270,12 @@ def build_verdict(smi, blocker, host, expect, image, architecture, docker_versio
         "hint": hint,
         "mismatches": smi.get("mismatches", []),
         "expected": expect,
-        "found": {
-            "gpu_count": smi.get("gpu_count"),
-            "models": _unique(gpu["name"] for gpu in gpus),
-            "memory_total_mib": _unique(gpu["memory_total_mib"] for gpu in gpus),
-            "driver_version": smi.get("driver_version"),
-            "cuda_version": smi.get("cuda_version"),
-            "mig_devices": len(smi.get("mig_devices", [])),
-        },
+        "found": _found(smi),
         "gpus": gpus,
         "image": image,
         "image_architecture": blocker["image_architecture"],
         "architecture": architecture,
-        "distribution": _distribution(facts),
+        "distribution": release_name(facts),
         "docker_version": docker_version,
         "toolkit_version": toolkit_version,
         "nvidia_smi": {
@@ -296,4 +284,47 @@ def build_verdict(smi, blocker, host, expect, image, architecture, docker_versio
             "stdout_tail": smi.get("stdout", "").splitlines()[-TAIL_LINES:] if not passed else [],
             "stderr_tail": stderr_lines[-TAIL_LINES:],
         },
+    }
+
+
+def _found(smi):
+    gpus = smi.get("gpus", [])
+    return {
+        "gpu_count": smi.get("gpu_count"),
+        "models": _unique(gpu["name"] for gpu in gpus),
+        "memory_total_mib": _unique(gpu["memory_total_mib"] for gpu in gpus),
+        "driver_version": smi.get("driver_version"),
+        "cuda_version": smi.get("cuda_version"),
+        "mig_devices": len(smi.get("mig_devices", [])),
+    }
+
+
+def failure_verdict(host, stage, failed_result, expect, image, architecture, facts):
+    """The verdict of a host that failed before verification (preflight, a package, a Docker restart).
+
+    Same schema as build_verdict, so a fleet's verdict files read alike. failed_result: Ansible's
+    ansible_failed_result (msg, and error_kind and hint where the failing module gave them). architecture: the
+    host's dpkg architecture, or None when it was never read.
+    """
+    failed_result = failed_result or {}
+    kind = failed_result.get("error_kind")
+    return {
+        "host": host,
+        "stage": stage,
+        "verdict": "fail",
+        "cause": CAUSE_OF_KIND.get(kind, "setup") if kind else "setup",
+        "reason": ("%s" % failed_result.get("msg", "failed")).strip(),
+        "error_kind": kind,
+        "hint": failed_result.get("hint"),
+        "mismatches": [],
+        "expected": expect or {},
+        "found": _found({}),
+        "gpus": [],
+        "image": image,
+        "image_architecture": None,
+        "architecture": architecture or "unknown",
+        "distribution": release_name(facts),
+        "docker_version": None,
+        "toolkit_version": None,
+        "nvidia_smi": {"cmd": None, "rc": None, "stdout_tail": [], "stderr_tail": []},
     }
