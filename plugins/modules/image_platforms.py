@@ -37,8 +37,8 @@ description:
     and the other images are still checked. The module fails only on bad options and with O(fail_on_missing).
   - Images can also be collected from docker compose files (O(compose_files)) and Kubernetes manifests
     (O(k8s_manifests)); RV(sources) says where each was found. A file that cannot be read, is not UTF-8, is not
-    YAML or has a field of the wrong type (such as a number for C(containers)) is reported in RV(source_errors) and as a warning,
-    and the other files and images are still checked.
+    YAML or has a field of the wrong type (such as a number for C(containers)) is reported in RV(source_errors)
+    and as a warning, and the other files and images are still checked.
   - Reads only; C(changed) is always false.
 author: gpufleet maintainers (@gpufleet)
 options:
