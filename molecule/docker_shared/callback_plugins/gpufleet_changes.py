@@ -9,9 +9,13 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: gpufleet_changes
 type: aggregate
-short_description: Test aid; appends, per playbook run, which tasks reported changed on which host
+short_description: Test aid; appends, per playbook run, what each host's changed tasks changed (or would change)
 description:
-  - Lets a molecule verify step compare a check-mode run with the real run that follows it.
+  - Lets a molecule verify step compare a check-mode run with the real run that follows it, and both with the host's
+    state, by what changed rather than by task names.
+  - Each changed result on a host becomes effects such as C(package:docker.io), C(file:/etc/docker/daemon.json),
+    C(image:NAME), C(service:docker.service), C(group:docker), read from the module's arguments and result.
+    Tasks delegated to another host (the controller's verdict files) are left out.
   - Writes one JSON line per playbook run to the file named by E(GPUFLEET_CHANGE_LOG); does nothing without it.
 requirements:
   - enable in ansible.cfg or with E(ANSIBLE_CALLBACKS_ENABLED)
@@ -19,6 +23,7 @@ requirements:
 
 import json
 import os
+import re
 
 from ansible import context
 from ansible.plugins.callback import CallbackBase
@@ -39,8 +44,13 @@ class CallbackModule(CallbackBase):
         self._playbook = os.path.basename(playbook._file_name)
 
     def v2_runner_on_ok(self, result):
-        if result.is_changed():
-            self._changed.setdefault(result._host.get_name(), []).append(result._task.get_name())
+        if not result.is_changed() or result._task.delegate_to:
+            return
+        host = self._changed.setdefault(result._host.get_name(), {"tasks": [], "effects": []})
+        host["tasks"].append(result._task.get_name())
+        for effect in effects(result._task.action, result._task.args, result._result):
+            if effect not in host["effects"]:
+                host["effects"].append(effect)
 
     def v2_playbook_on_stats(self, stats):
         log = os.environ.get("GPUFLEET_CHANGE_LOG")
@@ -53,3 +63,41 @@ class CallbackModule(CallbackBase):
         }
         with open(log, "a") as stream:
             stream.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+FILE_MODULES = ("copy", "template", "lineinfile", "file", "docker_daemon_config", "replace", "blockinfile")
+# The roles' check-mode predictions where the real module cannot simulate: apt without the repository on the host,
+# user with a group that the package creates.
+PREDICTED_INSTALL = re.compile(r"^Would install (.+?)(?: and hold them)?$")
+PREDICTED_MEMBER = re.compile(r"^Would add \S+ to the (\S+) group")
+
+
+def _names(value):
+    names = value if isinstance(value, list) else [value]
+    return [str(name).split("=", 1)[0] for name in names if name]
+
+
+def effects(action, args, result):
+    """What one changed result changed on its host, as kind:target strings."""
+    short = action.rsplit(".", 1)[-1]
+    if short in ("apt", "dpkg_selections"):
+        return ["package:" + name for name in _names(args.get("name"))]
+    if short in FILE_MODULES:
+        return ["file:" + str(args.get("dest") or args.get("path"))]
+    if short == "nvidia_repo":
+        return ["file:" + result[key]["path"] for key in ("keyring", "source") if result.get(key, {}).get("changed")]
+    if short in ("docker_restart", "systemd_service", "systemd", "service"):
+        return ["service:" + str(args.get("name") or args.get("service") or "docker.service")]
+    if short == "gpu_verify":
+        return ["image:" + str(args.get("image"))]
+    if short == "user":
+        return ["group:" + group for group in _names(args.get("groups"))]
+    if short == "debug":
+        message = str(result.get("msg", ""))
+        match = PREDICTED_INSTALL.match(message)
+        if match:
+            return ["package:" + name for name in _names(match.group(1).split(", "))]
+        match = PREDICTED_MEMBER.match(message)
+        if match:
+            return ["group:" + match.group(1)]
+    return ["task:" + action]
