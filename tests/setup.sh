@@ -19,6 +19,8 @@ debian_packages=(
   openssh-client     # the fleet scenario reaches its test hosts over SSH
   python3-venv
   shellcheck         # ansible-test sanity checks the shell scripts only when it is there
+  chromium           # tests/collection.sh renders the HTML fleet report in a real (headless) browser
+  fonts-dejavu-core  # so that its screenshot has readable text
 )
 
 missing=()
@@ -47,5 +49,15 @@ if [[ ! -x "$venv/bin/python" ]] || [[ "$(cat "$venv/.requirements-hash" 2>/dev/
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$repo_root/requirements/test.txt"
   echo "$requirements_hash" >"$venv/.requirements-hash"
+fi
+# The tools that check the collection as Galaxy and users get it (tests/collection.sh) live in their own environment:
+# galaxy-importer, antsibull and ansible-builder pin what they need without moving the main environment's pins.
+collection_venv="${GPUFLEET_COLLECTION_VENV:-$repo_root/.cache/venv-collection}"
+collection_hash="$(sha256sum "$repo_root/requirements/collection-test.txt" "$repo_root/requirements/controller.txt" | sha256sum | cut -c1-16)"
+if [[ ! -x "$collection_venv/bin/python" ]] || [[ "$(cat "$collection_venv/.requirements-hash" 2>/dev/null)" != "$collection_hash" ]]; then
+  echo "setup: creating the collection tools' Python environment in $collection_venv"
+  python3 -m venv "$collection_venv"
+  "$collection_venv/bin/pip" install -q --disable-pip-version-check -r "$repo_root/requirements/collection-test.txt"
+  echo "$collection_hash" >"$collection_venv/.requirements-hash"
 fi
 echo "setup: ready ($("$venv/bin/ansible" --version | head -1))"
