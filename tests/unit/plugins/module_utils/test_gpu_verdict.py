@@ -369,6 +369,7 @@ def test_models_and_sizes_are_listed_once_each_in_the_order_found(run_nvidia_smi
 
 def test_every_kind_the_nvidia_smi_module_names_has_a_cause():
     """A kind without a cause would head its host's verdict with "the verification failed" and group it nowhere."""
-    from ansible_collections.gpufleet.containers.plugins.module_utils import _gpu_verdict, _nvidia_smi_errors
+    from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_verdict import CAUSE_OF_KIND
+    from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_errors import ERROR_KINDS
 
-    assert set(_nvidia_smi_errors.ERROR_KINDS) - set(_gpu_verdict.CAUSE_OF_KIND) == set()
+    assert set(ERROR_KINDS) - set(CAUSE_OF_KIND) == set()
