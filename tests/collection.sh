@@ -41,7 +41,7 @@ timed() { # name, command...
   started=$(date +%s)
   echo "=== $name"
   if "$@"; then result=ok; else result=FAILED && failed=1; fi
-  summary+=("$(printf '%-46s %-6s %5ss' "$name" "$result" "$(($(date +%s) - started))")")
+  summary+=("$(printf '%-52s %-6s %5ss' "$name" "$result" "$(($(date +%s) - started))")")
 }
 # The collection tools run from their own environment, first on PATH (galaxy-importer calls ansible-doc and
 # ansible-lint by name); the main one stays behind it for everything else.
@@ -67,7 +67,7 @@ check_artifact() {
   if [[ -z "${GPUFLEET_IMAGE_AMD64:-}" ]]; then
     local env_file
     if ! env_file="$(python3 tests/testbed/testbed.py up --arch amd64)"; then
-      summary+=("$(printf '%-46s %-6s %5ss' "testbed up (for the artifact check)" FAILED 0)")
+      summary+=("$(printf '%-52s %-6s %5ss' "testbed up (for the artifact check)" FAILED 0)")
       failed=1
       return
     fi
