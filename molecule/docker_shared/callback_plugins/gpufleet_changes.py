@@ -78,7 +78,13 @@ def _names(value):
 
 
 def effects(action, args, result):
-    """What one changed result changed on its host, as kind:target strings."""
+    """What one changed result changed on its host, as kind:target strings; a loop's, from its changed items."""
+    if isinstance(result.get("results"), list):
+        found = []
+        for item in result["results"]:
+            if isinstance(item, dict) and item.get("changed"):
+                found.extend(effect for effect in effects(action, args, item) if effect not in found)
+        return found
     short = action.rsplit(".", 1)[-1]
     if short in ("apt", "dpkg_selections"):
         return ["package:" + name for name in _names(args.get("name"))]
