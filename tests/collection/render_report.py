@@ -61,7 +61,7 @@ def synthetic_verdicts(count):
         if number % 25 == 11:
             verdict.update(
                 verdict="fail",
-                expected={"model": "H100", "count": 8},
+                expected={"model": "H100", "count": verdict["found"]["gpu_count"]},
                 reason="expected model H100, found %s" % gpu["name"],
                 hint="check the host's inventory group",
                 mismatches=[{"field": "model", "expected": "H100", "found": [gpu["name"]], "message": "model"}],
