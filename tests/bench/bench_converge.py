@@ -3,13 +3,17 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """How long site.yml and the toolkit role take on the testbed, plain and with mitogen. Figures only, nothing asserted.
 
-Not part of the test suite (about 10-12 minutes on 2 cores for the default run). Run it from the repository root,
-testbed up, nothing else converging on the machine (other runs make the figures noise):
+Not part of the test suite. Run it from the repository root, testbed up, nothing else converging on the machine
+(other work turns the figures into noise):
 
     python3 tests/testbed/testbed.py up && source ~/.cache/gpufleet-testbed/testbed.env
     .venv/bin/python -m pip install --target .cache/bench/mitogen -r requirements/bench.txt   # optional: mitogen
-    .venv/bin/python tests/bench/bench_converge.py                      # everything, plain and mitogen
-    .venv/bin/python tests/bench/bench_converge.py --scales 1 --rounds 1 # a quick look
+    .venv/bin/python tests/bench/bench_converge.py                       # floor, toolkit job x5, 1 host (~12 min)
+    .venv/bin/python tests/bench/bench_converge.py --scales 1 4 8        # and 4 and 8 hosts (~25 more minutes)
+    .venv/bin/python tests/bench/bench_converge.py --scales 1 --rounds 1 # a quick look (~6 min)
+
+The default run takes about 10-12 minutes on 2 cores with mitogen installed (about half without); each strategy
+converges fresh hosts of its own, so every fleet size costs twice its converge.
 
 What it measures, in one run:
   floor        a fresh host, the bare commands of NVIDIA's install guide run by hand through `docker exec`: add the
@@ -677,7 +681,13 @@ def stop_on_signal(signum, _frame):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scales", type=int, nargs="*", default=[1, 4, 8], help="fleet sizes (default 1 4 8)")
+    parser.add_argument(
+        "--scales",
+        type=int,
+        nargs="*",
+        default=[1],
+        help="fleet sizes over SSH (default 1; 1 4 8 shows how it scales; none skips site.yml)",
+    )
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the toolkit job (default 5; 0 skips it)")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor measurement")
     parser.add_argument(
