@@ -98,6 +98,7 @@ options:
     type: list
     elements: str
     default: []
+    version_added: 0.2.0
   insecure_registries:
     description:
       - Registries (C(host:port)) spoken to in plain HTTP, like Docker's C(insecure-registries).
@@ -249,6 +250,7 @@ source_errors:
   returned: always
   type: list
   elements: dict
+  version_added: 0.2.0
   contains:
     path:
       description: The file as given.
