@@ -2,7 +2,7 @@
 # The whole test suite, the one command CI runs:  bash tests/run.sh
 #
 #   bash tests/run.sh                  everything: lint, sanity, unit, registry, molecule scenarios
-#   bash tests/run.sh lint unit        only some stages (lint sanity unit registry molecule)
+#   bash tests/run.sh lint unit        only some stages (lint sanity unit registry molecule collection)
 #   GPUFLEET_SCENARIOS="docker_default toolkit_default" bash tests/run.sh molecule
 #
 # On a fresh Debian/Ubuntu machine (root) it installs what it needs (tests/setup.sh), starts a Docker engine when
@@ -14,7 +14,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root" || exit 1
 venv="${GPUFLEET_VENV:-$repo_root/.venv}"
 stages=("$@")
-((${#stages[@]})) || stages=(lint sanity unit registry molecule)
+((${#stages[@]})) || stages=(lint sanity unit registry molecule collection)
 
 # Every scenario, in the order that builds confidence: testbed first, then each role, then the whole recipe.
 # Each entry: scenario:distribution:architecture (what the summary reports).
@@ -110,6 +110,14 @@ stage_molecule() {
   done
 }
 
+stage_collection() {
+  # The collection as users install it: the built artifact in an empty collections path runs gpufleet.containers.site
+  # on a test host; galaxy-importer, changelog and docs lint, ansible-builder create, the HTML report in Chromium.
+  # It brings the testbed up itself when the molecule stage did not (stopped at the end like the rest).
+  testbed_started=1
+  timed "collection as installed (tests/collection.sh)" bash tests/collection.sh
+}
+
 for stage in "${stages[@]}"; do
   case "$stage" in
     lint) stage_lint ;;
@@ -117,7 +125,8 @@ for stage in "${stages[@]}"; do
     unit) stage_unit ;;
     registry) stage_registry ;;
     molecule) stage_molecule ;;
-    *) echo "unknown stage '$stage' (use: lint sanity unit registry molecule)" >&2 && exit 2 ;;
+    collection) stage_collection ;;
+    *) echo "unknown stage '$stage' (use: lint sanity unit registry molecule collection)" >&2 && exit 2 ;;
   esac
 done
 
