@@ -9,7 +9,7 @@ Not part of the test suite. Run it from the repository root, testbed up, nothing
     python3 tests/testbed/testbed.py up && source ~/.cache/gpufleet-testbed/testbed.env
     .venv/bin/python -m pip install --target .cache/bench/mitogen -r requirements/bench.txt   # optional: mitogen
     .venv/bin/python tests/bench/bench_converge.py                       # floor, toolkit job x5, 1 host (~12 min)
-    .venv/bin/python tests/bench/bench_converge.py --scales 1 4 8        # and 4 and 8 hosts (~25 more minutes)
+    .venv/bin/python tests/bench/bench_converge.py --scales 1 4 8        # and 4 and 8 hosts (~10 more minutes)
     .venv/bin/python tests/bench/bench_converge.py --scales 1 --rounds 1 # a quick look (~6 min)
 
 The default run takes about 10-12 minutes on 2 cores with mitogen installed (about half without); each strategy
@@ -388,7 +388,9 @@ def measure_floor(workdir):
 
 
 def image_exists(tag):
-    probe = subprocess.run(["docker", "image", "inspect", tag], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    probe = subprocess.run(
+        ["docker", "image", "inspect", tag], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    )
     return probe.returncode == 0
 
 
@@ -434,7 +436,10 @@ def wait_until_booted(name):
     host_exec(name, "systemctl is-system-running --wait || true", "waiting for boot")
     for _second in range(60):
         probe = subprocess.run(
-            ["docker", "exec", name, "docker", "info"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            ["docker", "exec", name, "docker", "info"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
         )
         if probe.returncode == 0:
             return
