@@ -51,6 +51,7 @@ export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 # What the suite starts (the testbed's dockerd, the fixture repository servers) is stopped when it ends, failed stage
 # or not, so a second run on the same machine starts clean. The testbed stops only the dockerd it started itself.
 testbed_started=0
+# shellcheck disable=SC2317  # run by the EXIT trap, which shellcheck does not follow
 stop_testbed() {
   ((testbed_started)) || return 0
   echo "=== stopping what the suite started"

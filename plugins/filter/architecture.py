@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpufleet maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Architecture name filters, so roles and playbooks share module_utils/_architecture.py.
+"""Architecture name filters, so roles and playbooks share module_utils/host/architecture.py.
 
 Three filters in one file: each is documented in the YAML file named after it (dpkg_arch.yml, kernel_arch.yml,
 oci_platform.yml), which is where ansible-doc looks for filters that share a file.
@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._architecture import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.host.architecture import (
     UnsupportedArchitecture,
     dpkg_arch,
     kernel_arch,

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The verdict of a host that failed before its GPUs were verified, in the schema every verdict file has.
 
-The logic lives in module_utils/_gpu_verdict.py, beside the verdict the gpu_verify module gives; site.yml's rescue
-calls this filter, so a host that stopped in preflight or at a Docker restart is reported like a verified one.
+The logic lives in module_utils/verification/verdict.py, beside the verdict the gpu_verify module gives; site.yml's
+rescue calls this filter, so a host that stopped in preflight or at a Docker restart is reported like a verified one.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_verdict import failure_verdict
+from ansible_collections.gpufleet.containers.plugins.module_utils.verification.verdict import failure_verdict
 
 
 def gpu_verify_failure(host, **kwargs):

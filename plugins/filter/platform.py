@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._platforms import platform
+from ansible_collections.gpufleet.containers.plugins.module_utils.host.platforms import platform
 
 
 class FilterModule:

@@ -192,14 +192,14 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._daemon_checks import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.docker.daemon_checks import (
     config_problems,
     flags_in_command,
     has_validate_flag,
     parse_dockerd_version,
     parse_exec_start,
 )
-from ansible_collections.gpufleet.containers.plugins.module_utils._daemon_json import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.docker.daemon_json import (
     DaemonJsonError,
     DaemonJsonInputError,
     plan_update,

@@ -147,7 +147,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._docker_restart import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.docker.restart import (
     DAEMON_ERROR_KIND,
     HINT,
     Host,

@@ -125,14 +125,14 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._fleet_report import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.report.fleet import (
     VerdictUnreadable,
     build_report,
     parse_verdict,
     render_json,
     render_markdown,
 )
-from ansible_collections.gpufleet.containers.plugins.module_utils._fleet_report_html import render_html
+from ansible_collections.gpufleet.containers.plugins.module_utils.report.html import render_html
 
 
 def read_verdicts(verdict_dir):

@@ -92,7 +92,7 @@ attributes:
     description: Can run in check mode and return changed status prediction without modifying target.
     details:
       - The read-only steps run, nvidia-smi included, so a host that has Docker and the image gets its verdict.
-      - An image that is absent is not added; RV(changed) and RV(actions) say it would be, and the result is
+      - An image that is absent is not added; C(changed) and RV(actions) say it would be, and the result is
         RV(unverified) with the reason, as it is on a host whose Docker a real run installs first.
   diff_mode:
     support: none
@@ -171,7 +171,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_verify import verify
+from ansible_collections.gpufleet.containers.plugins.module_utils.verification.run import verify
 
 OS_RELEASE = "/etc/os-release"
 EXPECT_SPEC = {

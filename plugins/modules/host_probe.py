@@ -136,7 +136,7 @@ free_space:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._host_probe import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.host.probe import (
     ProbeError,
     absent_package,
     dpkg_query_argv,

@@ -279,17 +279,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._architecture import UnsupportedArchitecture
-from ansible_collections.gpufleet.containers.plugins.module_utils._image_platforms import (
-    canonical_architectures,
-    image_error,
-    image_result,
-    missing_by_architecture,
-    render_table,
-    source_error,
-    unchecked,
-)
-from ansible_collections.gpufleet.containers.plugins.module_utils._image_platforms_local import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.host.architecture import UnsupportedArchitecture
+from ansible_collections.gpufleet.containers.plugins.module_utils.images.local import (
     LocalEngineError,
     classify_cli_failure,
     image_inspect_command,
@@ -298,17 +289,26 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._image_platfor
     parse_image_inspect,
     parse_manifest_inspect_verbose,
 )
-from ansible_collections.gpufleet.containers.plugins.module_utils._image_platforms_sources import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.images.platforms import (
+    canonical_architectures,
+    image_error,
+    image_result,
+    missing_by_architecture,
+    render_table,
+    source_error,
+    unchecked,
+)
+from ansible_collections.gpufleet.containers.plugins.module_utils.images.sources import (
     SourceError,
     merge_images,
     read_source,
 )
-from ansible_collections.gpufleet.containers.plugins.module_utils._registry_client import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.registry.client import (
     ClientOptionError,
     RegistryClient,
     RegistryError,
 )
-from ansible_collections.gpufleet.containers.plugins.module_utils._registry_reference import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.registry.reference import (
     InvalidReference,
     parse_reference,
 )

@@ -208,9 +208,9 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
 
-from ansible_collections.gpufleet.containers.plugins.module_utils import _nvidia_repo_apt as repo_apt
-from ansible_collections.gpufleet.containers.plugins.module_utils import _nvidia_repo_leftovers as leftovers_mod
-from ansible_collections.gpufleet.containers.plugins.module_utils._apt_keyring import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_repo import apt as repo_apt
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_repo import leftovers as leftovers_mod
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_repo.keyring import (
     KeyringError,
     NotAnOpenPGPKeyError,
     PinMismatchError,
@@ -218,7 +218,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils._apt_keyring i
     normalize_fingerprint,
     primary_fingerprints,
 )
-from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_repo import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_repo.repository import (
     DEFAULT_BASE_URL,
     LEGACY_PACKAGES,
     TOOLKIT_PACKAGES,

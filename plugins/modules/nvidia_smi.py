@@ -272,7 +272,7 @@ stderr:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_run import DockerMissing, run_and_judge
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.run import DockerMissing, run_and_judge
 
 EXPECT_SPEC = dict(
     model=dict(type="str"),

@@ -13,7 +13,7 @@ import timeit
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "collections"))
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._nvidia_smi_parse import parse  # noqa: E402
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.parse import parse  # noqa: E402
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "nvidia_smi")
 CASES = [

@@ -18,7 +18,7 @@ import re
 
 import yaml
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._gpu_verdict import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.verification.verdict import (
     build_verdict,
     failure_verdict,
 )

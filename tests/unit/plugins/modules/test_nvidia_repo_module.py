@@ -23,8 +23,8 @@ from fake_commands import run_main as run_module_main
 
 from ansible_collections.gpufleet.containers.plugins.modules import nvidia_repo
 
-# throwaway_gpg sits beside the module_utils tests; this folder's tests may run without them.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "module_utils"))
+# throwaway_gpg sits beside the nvidia_repo module_utils tests; this folder's tests may run without them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "module_utils", "nvidia_repo"))
 from throwaway_gpg import gpg, make_signing_key  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg makes the test key")

@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpufleet maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""When dockerd is restarted, and what a failed restart restores and says."""
+
+import pytest
+
+from ansible_collections.gpufleet.containers.plugins.module_utils.docker.restart import (
+    daemon_said,
+    decide_restart,
+    failure_message,
+    journal_cursor,
+    parse_systemctl_show,
+    restart_with_rollback,
+)
+
+# `systemctl show docker.service -p ...` on a Debian 12 test host, dockerd started 1000 s after boot.
+RUNNING = parse_systemctl_show(
+    "LoadState=loaded\nActiveState=active\nNeedDaemonReload=no\n"
+    "ExecMainStartTimestampMonotonic=1000000000\nActiveEnterTimestampMonotonic=1000512000\n"
+)
+# The clocks read together: boot was at wall time 1_700_000_000, so dockerd started at 1_700_001_000.
+WALL_NOW, MONO_NOW = 1_700_002_000.0, 2000.0
+STARTED_WALL = 1_700_001_000.0
+# dockerd's journal after a refused setting (Docker 20.10, `proxies` unknown to it).
+REFUSED_JOURNAL = (
+    "Starting Docker Application Container Engine...\n"
+    "unable to configure the Docker daemon with file /etc/docker/daemon.json: the following directives don't match "
+    "any configuration option: http-proxy\n"
+    "docker.service: Main process exited, code=exited, status=1/FAILURE\n"
+    "docker.service: Failed with result 'exit-code'.\n"
+    "Failed to start Docker Application Container Engine.\n"
+)
+
+
+def test_nothing_changed_since_the_start_needs_no_restart():
+    decision = decide_restart(RUNNING, {"/etc/docker/daemon.json": STARTED_WALL - 60}, WALL_NOW, MONO_NOW)
+    assert (decision.needed, decision.reasons) == (False, [])
+
+
+def test_a_file_changed_after_the_start_needs_a_restart_and_says_which():
+    watched = {"/etc/docker/daemon.json": STARTED_WALL - 60, "/usr/bin/nvidia-container-runtime-hook": STARTED_WALL + 1}
+    decision = decide_restart(RUNNING, watched, WALL_NOW, MONO_NOW)
+    assert decision.needed
+    assert decision.reasons == ["/usr/bin/nvidia-container-runtime-hook changed after dockerd started"]
+
+
+def test_a_missing_watched_file_is_ignored():
+    assert not decide_restart(RUNNING, {"/usr/bin/nvidia-container-runtime-hook": None}, WALL_NOW, MONO_NOW).needed
+
+
+def test_unit_files_systemd_has_not_loaded_need_a_restart():
+    properties = dict(RUNNING, NeedDaemonReload="yes")
+    decision = decide_restart(properties, {}, WALL_NOW, MONO_NOW)
+    assert decision.needed and "unit files changed" in decision.reasons[0]
+
+
+def test_a_stopped_service_needs_a_start():
+    properties = dict(RUNNING, ActiveState="failed", ExecMainStartTimestampMonotonic="0")
+    decision = decide_restart(properties, {"/etc/docker/daemon.json": WALL_NOW}, WALL_NOW, MONO_NOW)
+    assert decision.needed and decision.reasons == ["the service is failed"]
+
+
+def test_the_start_time_falls_back_to_active_enter():
+    properties = dict(RUNNING, ExecMainStartTimestampMonotonic="")
+    # ActiveEnter is 0.512 s after the main start: a file changed in between was read by the daemon.
+    decision = decide_restart(properties, {"/etc/docker/daemon.json": STARTED_WALL + 0.2}, WALL_NOW, MONO_NOW)
+    assert not decision.needed
+
+
+@pytest.mark.parametrize("assume_changed", [True, False])
+def test_without_the_unit_only_the_callers_prediction_counts(assume_changed):
+    decision = decide_restart(
+        {"LoadState": "not-found"}, {"/etc/docker/daemon.json": WALL_NOW}, WALL_NOW, MONO_NOW, assume_changed
+    )
+    assert decision.needed is assume_changed
+    assert decision.unit_loaded is False
+
+
+def test_check_modes_predicted_change_counts_where_the_files_cannot_show_it():
+    decision = decide_restart(RUNNING, {"/etc/docker/daemon.json": STARTED_WALL - 60}, WALL_NOW, MONO_NOW, True)
+    assert decision.needed and decision.reasons == ["earlier tasks would change what dockerd reads at start"]
+
+
+def test_journal_cursor_and_what_dockerd_said():
+    assert journal_cursor("-- cursor: s=abc;i=12\n") == "s=abc;i=12"
+    assert journal_cursor("") == ""
+    said = daemon_said(REFUSED_JOURNAL.splitlines())
+    # dockerd's own line; systemd's lines around it say only that it exited.
+    assert said == REFUSED_JOURNAL.splitlines()[1]
+    assert daemon_said(["a", "b"]) == "a | b"
+    assert "no lines" in daemon_said([])
+
+
+def test_failure_messages_say_what_was_restored():
+    said = "unable to configure the Docker daemon: x"
+    assert failure_message(said, True, True) == (
+        "Docker did not start with the new configuration. dockerd said: unable to configure the Docker daemon: x. "
+        "daemon.json was restored to its content from before this play and Docker is running again with it. "
+        "Fix the settings named above and run again."
+    )
+    assert "did not start with it either (Job failed)" in failure_message(said, True, False, "Job failed")
+    assert "nothing restored" in failure_message(said, None, False)
+
+
+class FakeHost:
+    """The host as the restart sees it: answers per command, records the order and the restore."""
+
+    def __init__(self, restart_rcs, info_answers_after):
+        self.restart_rcs = list(restart_rcs)
+        self.info_answers_after = info_answers_after  # restarts done before `docker info` answers
+        self.restarts = 0
+        self.calls, self.restored, self.slept = [], [], 0
+
+    def run(self, argv):
+        self.calls.append(argv)
+        if argv[:2] == ["systemctl", "restart"]:
+            self.restarts += 1
+            return (self.restart_rcs.pop(0), "", "Job for docker.service failed.\nSee journalctl.")
+        if argv[0] == "docker":
+            answers = self.info_answers_after is not None and self.restarts >= self.info_answers_after
+            return (0, "20.10.24+dfsg1\n", "") if answers else (1, "", "Cannot connect to the Docker daemon")
+        if argv[0] == "journalctl" and "--show-cursor" in argv:
+            return (0, "-- cursor: s=1\n", "")
+        if argv[0] == "journalctl":
+            return (0, REFUSED_JOURNAL, "")
+        return (0, "", "")
+
+    def restore(self, previous):
+        self.restored.append(previous)
+
+    def sleep(self, seconds):
+        self.slept += seconds
+
+
+PREVIOUS = {"exists": True, "content": "e30K", "mode": "0644", "owner": "root", "group": "root"}
+
+
+def test_a_good_restart_runs_exactly_these_commands():
+    host = FakeHost([0], info_answers_after=1)
+    outcome = restart_with_rollback(host, "docker.service", "docker", 60, PREVIOUS)
+    assert outcome["ok"] and outcome["server_version"] == "20.10.24+dfsg1"
+    assert host.calls == [
+        ["journalctl", "--unit=docker.service", "--lines=0", "--show-cursor", "--quiet"],
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "restart", "docker.service"],
+        ["docker", "info", "--format", "{{.ServerVersion}}"],
+    ]
+    assert host.restored == []
+
+
+def test_a_refused_start_is_rolled_back_and_explained():
+    # systemctl restart fails (dockerd exits), the rollback's start works.
+    host = FakeHost([1, 0], info_answers_after=2)
+    outcome = restart_with_rollback(host, "docker.service", "docker", 60, PREVIOUS)
+    assert not outcome["ok"] and outcome["rolled_back"]
+    assert host.restored == [PREVIOUS]
+    assert ["journalctl", "--unit=docker.service", "--no-pager", "--output=cat", "--after-cursor=s=1"] in host.calls
+    assert host.calls[-3:] == [
+        ["systemctl", "reset-failed", "docker.service"],
+        ["systemctl", "restart", "docker.service"],
+        ["docker", "info", "--format", "{{.ServerVersion}}"],
+    ]
+    assert "don't match any configuration option: http-proxy" in outcome["message"]
+    assert "Docker is running again with it" in outcome["message"]
+
+
+def test_a_daemon_that_never_answers_is_waited_for_then_rolled_back():
+    host = FakeHost([0, 0], info_answers_after=None)
+    outcome = restart_with_rollback(host, "docker.service", "docker", 6, PREVIOUS)
+    assert not outcome["ok"] and outcome["rolled_back"]
+    # 6 s in steps of 2, after the restart and again after the rollback's start.
+    assert host.slept == 12
+    assert "did not start with it either (docker info did not answer)" in outcome["message"]
+
+
+def test_a_rollback_start_that_fails_says_so():
+    host = FakeHost([1, 1], info_answers_after=None)
+    outcome = restart_with_rollback(host, "docker.service", "docker", 60, PREVIOUS)
+    assert "did not start with it either (Job for docker.service failed.)" in outcome["message"]
+
+
+def test_without_a_previous_file_nothing_is_restored():
+    host = FakeHost([1], info_answers_after=None)
+    outcome = restart_with_rollback(host, "docker.service", "docker", 60, None)
+    assert not outcome["rolled_back"] and host.restored == []
+    assert "nothing restored" in outcome["message"]
+    assert ["systemctl", "reset-failed", "docker.service"] not in host.calls
