@@ -24,8 +24,8 @@ from html.parser import HTMLParser
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "collections"))
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._fleet_report import build_report  # noqa: E402
-from ansible_collections.gpufleet.containers.plugins.module_utils._fleet_report_html import render_html  # noqa: E402
+from ansible_collections.gpufleet.containers.plugins.module_utils.report.fleet import build_report  # noqa: E402
+from ansible_collections.gpufleet.containers.plugins.module_utils.report.html import render_html  # noqa: E402
 
 SIZE_LIMIT_BYTES = 400 * 1024
 HOSTILE_REASON = '<script>document.title="pwned"</script><img src=x onerror=alert(1)> daemon.json & "quotes"'

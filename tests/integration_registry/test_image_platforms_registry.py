@@ -25,14 +25,14 @@ import pytest
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO_ROOT, "collections"))
 
-from ansible_collections.gpufleet.containers.plugins.module_utils._image_platforms import (  # noqa: E402
+from ansible_collections.gpufleet.containers.plugins.module_utils.images.platforms import (  # noqa: E402
     platform_text,
 )
-from ansible_collections.gpufleet.containers.plugins.module_utils._registry_client import (  # noqa: E402
+from ansible_collections.gpufleet.containers.plugins.module_utils.registry.client import (  # noqa: E402
     RegistryClient,
     RegistryError,
 )
-from ansible_collections.gpufleet.containers.plugins.module_utils._registry_reference import (  # noqa: E402
+from ansible_collections.gpufleet.containers.plugins.module_utils.registry.reference import (  # noqa: E402
     parse_reference,
 )
 
