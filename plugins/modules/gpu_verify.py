@@ -171,6 +171,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.run import ModuleRunner
 from ansible_collections.gpufleet.containers.plugins.module_utils.verification.run import verify
 
 OS_RELEASE = "/etc/os-release"
@@ -184,17 +185,6 @@ EXPECT_SPEC = {
 }
 # Values that land on docker's command line, where a leading '-' would be read as an option.
 DOCKER_VALUES = ("image", "image_tarball", "gpus", "runtime", "network")
-
-
-class ModuleRunner:
-    def __init__(self, module):
-        self.module = module
-
-    def get_bin_path(self, name):
-        return self.module.get_bin_path(name)
-
-    def run(self, argv):
-        return self.module.run_command(argv, environ_update={"LC_ALL": "C", "LANG": "C"})
 
 
 def build_module():

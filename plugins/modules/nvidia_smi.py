@@ -272,7 +272,11 @@ stderr:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.run import DockerMissing, run_and_judge
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.run import (
+    DockerMissing,
+    ModuleRunner,
+    run_and_judge,
+)
 
 EXPECT_SPEC = dict(
     model=dict(type="str"),
@@ -296,19 +300,6 @@ ARGUMENT_SPEC = dict(
     fail_on_mismatch=dict(type="bool", default=True),
     network=dict(type="str"),
 )
-
-
-class ModuleRunner:
-    """run_and_judge's view of the host: commands as argument lists, in the C locale."""
-
-    def __init__(self, module):
-        self.module = module
-
-    def get_bin_path(self, name):
-        return self.module.get_bin_path(name)
-
-    def run(self, argv):
-        return self.module.run_command(argv, environ_update={"LC_ALL": "C", "LANG": "C"})
 
 
 def run_module(module):

@@ -43,6 +43,19 @@ DEFAULTS = {
 }
 
 
+class ModuleRunner:
+    """The runner for a module: an AnsibleModule's commands as argument lists, in the C locale."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def get_bin_path(self, name):
+        return self.module.get_bin_path(name)
+
+    def run(self, argv):
+        return self.module.run_command(argv, environ_update={"LC_ALL": "C", "LANG": "C"})
+
+
 class DockerMissing(Exception):
     """The docker CLI to run the container with is not on this host."""
 
