@@ -171,18 +171,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.expectations import EXPECT_OPTIONS
 from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.run import ModuleRunner
 from ansible_collections.gpufleet.containers.plugins.module_utils.verification.run import verify
 
 OS_RELEASE = "/etc/os-release"
-EXPECT_SPEC = {
-    "model": {"type": "str"},
-    "count": {"type": "int"},
-    "min_memory_mib": {"type": "int"},
-    "min_driver_version": {"type": "str"},
-    "min_cuda_version": {"type": "str"},
-    "mig": {"type": "str", "choices": ["enabled", "disabled"]},
-}
 # Values that land on docker's command line, where a leading '-' would be read as an option.
 DOCKER_VALUES = ("image", "image_tarball", "gpus", "runtime", "network")
 
@@ -199,7 +192,7 @@ def build_module():
             "runtime": {"type": "str", "default": ""},
             "network": {"type": "str", "default": "none"},
             "docker_bin": {"type": "str", "default": "docker"},
-            "expect": {"type": "dict", "default": {}, "options": EXPECT_SPEC},
+            "expect": {"type": "dict", "default": {}, "options": EXPECT_OPTIONS},
         },
         supports_check_mode=True,
     )

@@ -272,20 +272,13 @@ stderr:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.expectations import EXPECT_OPTIONS
 from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.run import (
     DockerMissing,
     ModuleRunner,
     run_and_judge,
 )
 
-EXPECT_SPEC = dict(
-    model=dict(type="str"),
-    count=dict(type="int"),
-    min_memory_mib=dict(type="int"),
-    min_driver_version=dict(type="str"),
-    min_cuda_version=dict(type="str"),
-    mig=dict(type="str", choices=["enabled", "disabled"]),
-)
 ARGUMENT_SPEC = dict(
     output=dict(type="str"),
     format=dict(type="str", default="auto", choices=["auto", "table", "csv", "xml", "query", "list"]),
@@ -296,7 +289,7 @@ ARGUMENT_SPEC = dict(
     docker_bin=dict(type="str", default="docker"),
     nvidia_smi_bin=dict(type="str", default="nvidia-smi"),
     timeout=dict(type="int"),
-    expect=dict(type="dict", options=EXPECT_SPEC),
+    expect=dict(type="dict", options=EXPECT_OPTIONS),
     fail_on_mismatch=dict(type="bool", default=True),
     network=dict(type="str"),
 )

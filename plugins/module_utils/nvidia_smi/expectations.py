@@ -17,9 +17,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+# The modules' argument spec for `expect` (nvidia_smi, gpu_verify): one list of what can be expected.
+EXPECT_OPTIONS = {
+    "model": {"type": "str"},
+    "count": {"type": "int"},
+    "min_memory_mib": {"type": "int"},
+    "min_driver_version": {"type": "str"},
+    "min_cuda_version": {"type": "str"},
+    "mig": {"type": "str", "choices": ["enabled", "disabled"]},
+}
+
 import re
 
-EXPECTATION_KEYS = ("model", "count", "min_memory_mib", "min_driver_version", "min_cuda_version", "mig")
+EXPECTATION_KEYS = tuple(EXPECT_OPTIONS)
 REGEX_PREFIX = "re:"
 
 
