@@ -15,5 +15,5 @@ rm -rf "$GPUFLEET_REPORT_DIR"
 echo "demo: running site.yml on a throwaway test host (simulated 8 x A100 80GB; no real GPU is used)"
 molecule test -s default
 echo
-echo "demo: fleet report written to $GPUFLEET_REPORT_DIR/fleet-report.md and fleet-report.json"
+echo "demo: fleet report written to $GPUFLEET_REPORT_DIR: fleet-report.md, fleet-report.json and fleet-report.html (open it in a browser)"
 cat "$GPUFLEET_REPORT_DIR/fleet-report.md"
