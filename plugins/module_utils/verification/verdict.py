@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpufleet maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The gpu_verify role's verdict: what keeps nvidia-smi from running on a host, and what its answer means.
+"""A host's verdict: what keeps nvidia-smi from running on a host, and what its answer means.
 
-Plain Python (no Ansible import) so it is unit-tested directly; the role calls it through the filters in
-plugins/filter/gpu_verify.py. Inputs are the role's registered task results as Ansible hands them over (a task that
-did not run is a dict with `skipped: true`). Every string below ends up in the verdict file a host gets on the
+Plain Python (no Ansible import) so it is unit-tested directly. verification/run.py (the gpu_verify module) calls
+find_blocker and build_verdict with command results shaped like Ansible's registered results (a step that did not
+run is a dict with `skipped: true`); site.yml's rescue calls failure_verdict through the filter in
+plugins/filter/gpu_verify.py. Every string below ends up in the verdict file a host gets on the
 controller, which carries no timestamp so that a second run changes nothing: rewording one rewrites every
 verdict file of the fleet on the next run.
 """
@@ -52,7 +53,7 @@ CAUSE_HEADLINE = {
     "image": "the verification image cannot run on this host",
     "verification": "nvidia-smi answered with output the verification could not read",
 }
-# Failures found by the role itself, before nvidia-smi runs; the module's hints cover the rest.
+# Failures found before nvidia-smi runs; the nvidia-smi errors' own hints cover the rest.
 ROLE_HINTS = {
     "docker_unavailable": (
         "Docker does not answer on this host: install it and start dockerd (role gpufleet.containers.docker), "
@@ -166,10 +167,10 @@ def find_blocker(
 ):
     """What keeps nvidia-smi from running, found before the module runs.
 
-    docker_version, image_before, image_after, load, pull: the registered results of the role's `docker version`,
-    `docker image inspect` (before and after adding the image), `docker load` and `docker pull` tasks; the image
-    ones are read only when Docker answered, and may be None otherwise (their tasks were never reached).
-    image, tarball, pull_timeout, docker_bin: the role's gpu_verify_* settings. host_arch: the host's dpkg
+    docker_version, image_before, image_after, load, pull: the results of `docker version`, `docker image inspect`
+    (before and after adding the image), `docker load` and `docker pull`; the image ones are read only when Docker
+    answered, and may be None otherwise (never reached).
+    image, tarball, pull_timeout, docker_bin: the gpu_verify module's options. host_arch: the host's dpkg
     architecture. check_mode: Ansible's.
 
     Returns error_kind (None: nothing keeps nvidia-smi from running), message, unverified (check mode cannot verify
