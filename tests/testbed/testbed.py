@@ -7,7 +7,8 @@ Nothing here reaches beyond Debian's mirror: images are built by debootstrap (am
 qemu-user-static), NVIDIA's repository is replaced by a fixture repository signed by a throwaway key and served
 on 127.0.0.1, and the GPU is simulated (tests/testbed/gpu_sim). Every artefact is cached by a hash of its inputs.
 
-    testbed.py up [--arch amd64 --arch arm64]   engine + images + fixture repo + CUDA-like image; prints the env
+    testbed.py up [--arch amd64 --arch arm64] [--image trixie:amd64]
+                                                 engine + images + fixture repo + CUDA-like image; prints the env
     testbed.py engine-start | engine-stop        start dockerd when none answers; stop only the one we started
     testbed.py image --release bookworm --arch amd64
     testbed.py down                              stop what `up` started (repository server, our dockerd)
@@ -354,13 +355,41 @@ def cuda_image_up(arch):
     return result.stdout.strip().splitlines()[-1]
 
 
+def image_env(release, arch, tag, default_release):
+    """The env file's names for one test-host image.
+
+    Every image is GPUFLEET_IMAGE_<RELEASE>_<ARCH> (GPUFLEET_IMAGE_TRIXIE_AMD64); the images of `up`'s own release
+    are also GPUFLEET_IMAGE_<ARCH>, the name the scenarios have always used.
+    """
+    env = {"GPUFLEET_IMAGE_%s_%s" % (release.upper(), arch.upper()): tag}
+    if default_release:
+        env["GPUFLEET_IMAGE_%s" % arch.upper()] = tag
+    return env
+
+
+def release_and_arch(text):
+    """argparse type of `up --image`: RELEASE:ARCH, e.g. trixie:amd64."""
+    release, _, arch = text.partition(":")
+    if release not in RELEASES or arch not in ("amd64", "arm64"):
+        raise argparse.ArgumentTypeError(
+            "%r is not RELEASE:ARCH; RELEASE one of %s, ARCH amd64 or arm64 (e.g. trixie:amd64)"
+            % (text, ", ".join(sorted(RELEASES)))
+        )
+    return release, arch
+
+
 def cmd_up(args):
     engine_start()
     for arch in args.arch:
         ensure_foreign_arch(arch)
+    for _release, arch in args.image:
+        ensure_foreign_arch(arch)
     env = {"GPUFLEET_TESTBED_CACHE": CACHE_DIR}
     for arch in args.arch:
-        env["GPUFLEET_IMAGE_%s" % arch.upper()] = ensure_image(args.release, arch)
+        env.update(image_env(args.release, arch, ensure_image(args.release, arch), default_release=True))
+        env["GPUFLEET_CUDA_IMAGE_TARBALL_%s" % arch.upper()] = cuda_image_up(arch)
+    for release, arch in args.image:
+        env.update(image_env(release, arch, ensure_image(release, arch), default_release=False))
         env["GPUFLEET_CUDA_IMAGE_TARBALL_%s" % arch.upper()] = cuda_image_up(arch)
     env.update(fixture_repo_up())
     env_file = os.path.join(CACHE_DIR, "testbed.env")
@@ -393,13 +422,20 @@ def main(argv=None):
     up = sub.add_parser("up")
     up.add_argument("--release", default="bookworm", choices=sorted(RELEASES))
     up.add_argument("--arch", action="append", choices=["amd64", "arm64"])
+    up.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        type=release_and_arch,
+        help="also build RELEASE:ARCH (e.g. trixie:amd64); the env file names it GPUFLEET_IMAGE_TRIXIE_AMD64",
+    )
     up.set_defaults(func=cmd_up)
     sub.add_parser("down").set_defaults(func=cmd_down)
     args = parser.parse_args(argv)
-    if getattr(args, "arch", None) is None and args.command == "up":
-        args.arch = ["amd64"]
-    if getattr(args, "arch", None):
-        args.arch = list(dict.fromkeys(args.arch))  # each architecture once, in the order given
+    if args.command == "up":
+        # Each architecture and each extra image once, in the order given; `image --arch` is a single string.
+        args.arch = list(dict.fromkeys(args.arch or ["amd64"]))
+        args.image = list(dict.fromkeys(args.image))
     args.func(args)
 
 
