@@ -14,6 +14,17 @@ __metaclass__ = type
 import json
 import os
 
+from ansible_collections.gpufleet.containers.plugins.module_utils.report import scheduling as scheduling_report
+from ansible_collections.gpufleet.containers.plugins.module_utils.report.engines import (
+    count_by_engine,
+    engine_failures,
+    engines_cell_text,
+    engines_shape_problem,
+    engines_totals_text,
+)
+from ansible_collections.gpufleet.containers.plugins.module_utils.report.json_types import is_number, json_type_name
+from ansible_collections.gpufleet.containers.plugins.module_utils.report.markdown import table_cell
+
 NO_VERDICT = "no verdict"
 # The fields the report reads, with the JSON type it needs: a verdict file that gets one wrong is listed as unreadable
 # instead of stopping the report for the whole fleet. Names it sorts and counts by must be strings; what it only prints
@@ -27,49 +38,31 @@ class VerdictUnreadable(Exception):
     """A verdict file that cannot be reported on; the message says why."""
 
 
-def _json_type(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def verdict_shape_problem(verdict):
     """Why the report cannot use this parsed verdict, or None when it can."""
     if not isinstance(verdict, dict):
-        return "holds %s, not a JSON object" % _json_type(verdict)
+        return "holds %s, not a JSON object" % json_type_name(verdict)
     for field in KEY_FIELDS:
         value = verdict.get(field)
         if value is not None and not isinstance(value, str):
-            return "%s is %s, not a string" % (field, _json_type(value))
+            return "%s is %s, not a string" % (field, json_type_name(value))
     for field in PRINTED_FIELDS:
         value = verdict.get(field)
         if isinstance(value, (dict, list)):
-            return "%s is %s, not a single value" % (field, _json_type(value))
+            return "%s is %s, not a single value" % (field, json_type_name(value))
     for field in OBJECT_FIELDS:
         value = verdict.get(field)
         if value is not None and not isinstance(value, dict):
-            return "%s is %s, not an object" % (field, _json_type(value))
+            return "%s is %s, not an object" % (field, json_type_name(value))
     found = verdict.get("found") or {}
     models = found.get("models")
     if models is not None and not (isinstance(models, list) and all(isinstance(model, str) for model in models)):
-        return "found.models is %s, not a list of strings" % _json_type(models)
+        return "found.models is %s, not a list of strings" % json_type_name(models)
     memory = found.get("memory_total_mib")
     readings = memory if isinstance(memory, list) else [memory]
-    if not all(reading is None or _is_number(reading) for reading in readings):
-        return "found.memory_total_mib is %s, not a number or a list of numbers" % _json_type(memory)
-    return None
+    if not all(reading is None or is_number(reading) for reading in readings):
+        return "found.memory_total_mib is %s, not a number or a list of numbers" % json_type_name(memory)
+    return engines_shape_problem(verdict.get("engines"))
 
 
 def parse_verdict(data):
@@ -129,12 +122,15 @@ def _count_by(rows, key):
     return dict(sorted(counts.items()))
 
 
-def build_report(verdicts, hosts=None, unreadable=None):
+def build_report(verdicts, hosts=None, unreadable=None, scheduling=None, scheduling_unreadable=None):
     """verdicts: {host: verdict dict}; hosts: every host the run targeted (missing ones get a failing row);
-    unreadable: {verdict file path: reason} for files that parse_verdict refused.
+    unreadable: {verdict file path: reason} for files that parse_verdict refused; scheduling: the scheduling audit's
+    result (parse_scheduling) to report with the fleet; scheduling_unreadable: {"file", "reason"} when its file could
+    not be read.
 
     Failed hosts come first (sorted by host name), then passing ones. An unreadable file is listed on its own; a
-    targeted host whose file it is (by its name, <host>.json) fails with the reason.
+    targeted host whose file it is (by its name, <host>.json) fails with the reason. Hosts keep their verdict's
+    `engines`; totals count each engine's pass and fail over the hosts that reported per-engine results.
     """
     unreadable = unreadable or {}
     names = sorted(set(verdicts) | set(hosts or []))
@@ -145,16 +141,23 @@ def build_report(verdicts, hosts=None, unreadable=None):
         "by_verdict": _count_by(rows, "verdict"),
         "by_architecture": _count_by(rows, "architecture"),
         "by_architecture_and_verdict": {},
+        "by_engine": count_by_engine(rows),
     }
     for row in rows:
         arch = row.get("architecture") or "unknown"
         per_arch = totals["by_architecture_and_verdict"].setdefault(arch, {"pass": 0, "fail": 0})
         per_arch[row["verdict"]] += 1
-    return {
+    report = {
         "totals": totals,
         "hosts": rows,
         "unreadable": [{"file": path, "reason": unreadable[path]} for path in sorted(unreadable)],
     }
+    # Only when there is something to say: a fleet report without a scheduling audit reads as it did before.
+    if scheduling is not None:
+        report["scheduling"] = scheduling
+    if scheduling_unreadable:
+        report["scheduling_unreadable"] = dict(scheduling_unreadable)
+    return report
 
 
 def _gpus_found(row):
@@ -181,9 +184,18 @@ def _expected(row):
     return ", ".join("%s=%s" % (key, expected[key]) for key in sorted(expected))
 
 
-def _cell(value):
-    text = "-" if value in (None, "") else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+def failure_text(row):
+    """What a failed host's reader needs: its reason and fix, then each failing engine's own (when they differ)."""
+    if row["verdict"] != "fail":
+        return ""
+    text = row.get("reason") or ""
+    if row.get("hint"):
+        text = "%s Fix: %s" % (text, row["hint"])
+    for engine, reason, hint in engine_failures(row):
+        text += " %s: %s" % (engine, reason if reason not in (None, "") else "failed")
+        if hint:
+            text += " Fix: %s" % hint
+    return text.strip()
 
 
 def render_markdown(report, title="GPU fleet report"):
@@ -193,25 +205,24 @@ def render_markdown(report, title="GPU fleet report"):
         "",
         "%d host(s): %d pass, %d fail."
         % (totals["hosts"], totals["by_verdict"].get("pass", 0), totals["by_verdict"].get("fail", 0)),
-        "",
-        "| architecture | pass | fail |",
-        "| --- | --- | --- |",
     ]
+    engines_line = engines_totals_text(totals, report["hosts"])
+    if engines_line:
+        lines.append(engines_line)
+    lines += ["", "| architecture | pass | fail |", "| --- | --- | --- |"]
     for arch, counts in sorted(totals["by_architecture_and_verdict"].items()):
         lines.append("| %s | %d | %d |" % (arch, counts["pass"], counts["fail"]))
-    lines += [
-        "",
-        "| host | verdict | arch | distribution | docker | toolkit | GPUs found | driver | CUDA | expected | reason |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    # The engines column only where some host verified per engine: a docker-only fleet's table stays as it was.
+    with_engines = any(row.get("engines") for row in report["hosts"])
+    header = ["host", "verdict"] + (["engines"] if with_engines else [])
+    header += ["arch", "distribution", "docker", "toolkit", "GPUs found", "driver", "CUDA", "expected", "reason"]
+    lines += ["", "| %s |" % " | ".join(header), "| %s |" % " | ".join(["---"] * len(header))]
     for row in report["hosts"]:
         found = row.get("found") or {}
-        reason = row.get("reason") if row["verdict"] == "fail" else ""
-        if row["verdict"] == "fail" and row.get("hint"):
-            reason = "%s Fix: %s" % (reason, row["hint"])
-        cells = [
-            row["host"],
-            row["verdict"].upper(),
+        cells = [row["host"], row["verdict"].upper()]
+        if with_engines:
+            cells.append(engines_cell_text(row))
+        cells += [
             row.get("architecture"),
             row.get("distribution"),
             row.get("docker_version"),
@@ -220,15 +231,19 @@ def render_markdown(report, title="GPU fleet report"):
             found.get("driver_version"),
             found.get("cuda_version"),
             _expected(row),
-            reason,
+            failure_text(row),
         ]
-        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+        lines.append("| " + " | ".join(table_cell(cell) for cell in cells) + " |")
     if report.get("unreadable"):
         lines += ["", "Verdict files that could not be read (delete them and verify those hosts again):"]
         lines += ["- %s: %s" % (entry["file"], entry["reason"]) for entry in report["unreadable"]]
     simulated = [row["host"] for row in report["hosts"] if row.get("simulated_gpu")]
     if simulated:
         lines += ["", "Simulated GPU (testbed replay of captured nvidia-smi output): %s." % ", ".join(simulated)]
+    if report.get("scheduling") is not None:
+        lines += [""] + scheduling_report.render_markdown_section(report["scheduling"])
+    if report.get("scheduling_unreadable"):
+        lines += ["", "## Scheduling audit", "", scheduling_report.unreadable_text(report["scheduling_unreadable"])]
     return "\n".join(lines) + "\n"
 
 
