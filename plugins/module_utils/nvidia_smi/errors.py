@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpufleet maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Name what went wrong when nvidia-smi (alone or inside ``docker run``) did not print GPUs.
+"""Name what went wrong when nvidia-smi (alone, or in a container of Docker, containerd or Podman) did not print GPUs.
 
 Each error gets one ``error_kind`` from a fixed set and a hint naming the fix, so a fleet report can group hosts by
 cause: no driver on the host, a container runtime that is not wired up, or an image that cannot run here.
@@ -17,6 +17,7 @@ ERROR_KINDS = (
     "nvidia_smi_missing", "driver_unreachable", "nvml_mismatch", "nvml_unknown", "nvml_library_missing",
     "no_devices", "no_gpu_runtime", "unknown_runtime", "cuda_requirement", "image_unavailable",
     "image_arch_mismatch", "gpu_lost", "gpu_access_blocked", "parse_error",
+    "cdi_device_unresolved", "cdi_spec_stale", "runtime_binary_missing", "containerd_unavailable",
 )  # fmt: skip
 
 HINTS = {
@@ -50,17 +51,40 @@ HINTS = {
     "gpu_access_blocked": "The operating system keeps the GPU from this system: under WSL 2 the Windows host must "
     "offer the GPU (WDDM mode, a current Windows driver, no driver installed inside the distribution); elsewhere a "
     "host or virtualization policy blocks the device. Check the host's GPU access policy.",
+    "cdi_device_unresolved": "The engine found no CDI device nvidia.com/gpu: no CDI specification for the GPUs, or "
+    "an engine that does not read CDI. Generate the specification (nvidia-ctk cdi generate, role "
+    "gpufleet.containers.podman), use Podman 4.1 or later, and for Docker 25 to 28.1 enable features.cdi in "
+    "daemon.json (role gpufleet.containers.docker) and restart docker.",
+    "cdi_spec_stale": "The CDI specification names driver files that no longer exist: it was generated for another "
+    "driver version. Regenerate it (nvidia-ctk cdi generate, or let the toolkit's nvidia-cdi-refresh units keep "
+    "/var/run/cdi/nvidia.yaml fresh) after every driver upgrade.",
+    "runtime_binary_missing": "containerd cannot start the runtime it was told to use: nvidia-container-runtime (or "
+    "the shim named by runtime_type) is not installed. Install the NVIDIA Container Toolkit (role "
+    "gpufleet.containers.nvidia_container_toolkit), or point the runtime's BinaryName and "
+    "gpu_verify_containerd_runtime_binary at where it is.",
+    "containerd_unavailable": "containerd does not answer on its socket: install and start it (role "
+    "gpufleet.containers.containerd; `systemctl status containerd`, `journalctl -u containerd` for why it stopped).",
     "parse_error": "The output is not a complete nvidia-smi output of the expected form; check the command and "
     "that the output was captured whole.",
 }
 
-# First match wins: docker's wrapper messages come before the nvidia-smi messages they may quote.
+# First match wins: the engines' wrapper messages come before the nvidia-smi messages they may quote. Sources: the
+# corpus in tests/fixtures/nvidia_smi (each case names its own), and for the engines after Docker:
+# NVIDIA/nvidia-container-toolkit#146 (Podman, no spec), #63 (Podman before 4.1), #692 and #450 (crun, stale spec),
+# #885 (a device node the spec names is gone), NVIDIA/nvidia-docker#1190 and #1382 (runtime binary missing under
+# containerd), the real ctr 1.6.20 (`ctr: failed to dial ...` with containerd stopped).
 PATTERNS = (
+    ("containerd_unavailable", r"ctr: failed to dial|connect: connection refused.*containerd\.sock"),
+    ("cdi_device_unresolved", r"unresolvable CDI devices|error gathering device information while adding custom "
+                              r"device \"nvidia\.com/|stat nvidia\.com/gpu=\S*: no such file or directory"),
+    ("cdi_spec_stale", r"crun: cannot stat .*No such file or directory|failed to stat CDI host device"),
+    ("runtime_binary_missing", r"exec: \"?\S*nvidia-container-runtime\"?: executable file not found"
+                               r"|runtime \"?\S+\"? binary not installed"),
     ("cuda_requirement", r"requirement error: unsatisfied condition"),
     ("nvml_library_missing", r"load library failed: libnvidia-ml\.so|couldn't find libnvidia-ml\.so"),
     ("no_gpu_runtime", r"could not select device driver .* with capabilities: \[\[gpu\]\]"),
     ("unknown_runtime", r"unknown or invalid runtime name|Unknown runtime specified"),
-    ("image_arch_mismatch", r"exec format error|image's platform \(.*\) does not match the detected host platform"),
+    ("image_arch_mismatch", r"exec format error|no match for platform in manifest|image's platform \(.*\) does not match the detected host platform"),
     ("image_unavailable", r"pull access denied|manifest unknown|manifest for \S+ not found|repository does not exist"
                           r"|Error response from daemon: .*not found: manifest"),
     ("nvidia_smi_missing", r"\"?nvidia-smi\"?: executable file not found|nvidia-smi: (command )?not found"
