@@ -93,8 +93,16 @@ def staleness(facts, driver_version, gpus, path_exists):
         gone = [name for name in named if name not in present]
         if gone:
             reasons.append("names devices that are not there now: %s" % ", ".join(_shorten(gone)))
-        lacking = [uuid for index, uuid in gpus if index not in named and uuid not in named]
-        if named and lacking:
+        # nvidia-ctk names each GPU by index and by UUID (its default strategies); a GPU counts as lacking when the
+        # spec uses a naming and that GPU's name in it is missing.
+        by_uuid = any(not name.isdigit() for name in named)
+        by_index = any(name.isdigit() for name in named)
+        lacking = [
+            uuid if by_uuid else "index %s" % index
+            for index, uuid in gpus
+            if (by_uuid and uuid not in named) or (by_index and not by_uuid and index not in named)
+        ]
+        if lacking:
             reasons.append("lacks GPUs that are there now: %s" % ", ".join(_shorten(lacking)))
     return reasons
 
