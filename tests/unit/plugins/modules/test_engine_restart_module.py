@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpufleet maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""docker_restart as a task runs it: check mode restarts nothing, the rollback puts the file back byte for byte."""
+"""engine_restart as a task runs it: check mode restarts nothing, the rollback puts the files back byte for byte.
+
+The Docker cases are docker_restart's (it redirects here, with Docker's defaults); containerd's follow."""
 
 import base64
 import os
@@ -10,7 +12,7 @@ import time
 from ansible.module_utils import basic
 from fake_commands import run_main
 
-from ansible_collections.gpufleet.containers.plugins.modules import docker_restart
+from ansible_collections.gpufleet.containers.plugins.modules import engine_restart
 
 
 class Systemd:
@@ -38,6 +40,8 @@ class Systemd:
             return (0 if self.running else 1), "", "Job for docker.service failed."
         if argv[0] == "docker":
             return (0, "20.10.24\n", "") if self.running else (1, "", "Cannot connect")
+        if argv[0] == "ctr":
+            return (0, "Server:\n  Version:  1.6.20~ds1\n", "") if self.running else (1, "", "ctr: failed to dial")
         if argv[0] == "journalctl" and "--show-cursor" in argv:
             return 0, "-- cursor: s=9\n", ""
         if argv[0] == "journalctl":
@@ -60,7 +64,7 @@ def test_check_mode_predicts_a_restart_for_a_file_changed_since_the_start_and_ru
     write(daemon_json, "{}")
     systemd = Systemd(started_ago=3600)
     systemd.install(monkeypatch)
-    result = run_main(docker_restart, {"watch": [daemon_json], "_ansible_check_mode": True}, capsys)
+    result = run_main(engine_restart, {"watch": [daemon_json], "_ansible_check_mode": True}, capsys)
     assert result["changed"] and result["restarted"]
     assert result["reasons"] == ["%s changed after dockerd started" % daemon_json]
     assert systemd.mutating() == []
@@ -73,7 +77,7 @@ def test_a_file_older_than_the_daemon_needs_nothing(tmp_path, monkeypatch, capsy
     # ctime cannot be set back; a daemon started after it (in the future of the file's creation) is current.
     systemd = Systemd(started_ago=-5)
     systemd.install(monkeypatch)
-    result = run_main(docker_restart, {"watch": [daemon_json]}, capsys)
+    result = run_main(engine_restart, {"watch": [daemon_json]}, capsys)
     assert (result["changed"], result["reasons"], systemd.mutating()) == (False, [], [])
 
 
@@ -85,7 +89,7 @@ def test_a_refused_start_restores_the_previous_file_and_fails_with_dockerds_word
     systemd.install(monkeypatch)
     previous = {"exists": True, "content": base64.b64encode(previous_bytes).decode(), "mode": "0640"}
     result = run_main(
-        docker_restart, {"watch": [daemon_json], "config_path": daemon_json, "previous": previous}, capsys
+        engine_restart, {"watch": [daemon_json], "config_path": daemon_json, "previous": previous}, capsys
     )
     assert result["failed"] and result["rolled_back"]
     assert result["error_kind"] == "docker_restart_failed"
@@ -102,7 +106,7 @@ def test_a_file_that_did_not_exist_before_is_removed_on_rollback(tmp_path, monke
     write(daemon_json, '{"proxies": {}}')
     Systemd(started_ago=3600, restart_rcs=(1, 0)).install(monkeypatch)
     result = run_main(
-        docker_restart, {"watch": [daemon_json], "config_path": daemon_json, "previous": {"exists": False}}, capsys
+        engine_restart, {"watch": [daemon_json], "config_path": daemon_json, "previous": {"exists": False}}, capsys
     )
     assert result["failed"] and result["rolled_back"]
     assert not os.path.exists(daemon_json)
@@ -112,16 +116,16 @@ def test_check_mode_before_docker_exists_follows_the_callers_prediction(tmp_path
     systemd = Systemd(started_ago=0, loaded=False)
     systemd.install(monkeypatch)
     args = {"watch": [str(tmp_path / "none")], "_ansible_check_mode": True, "assume_changed": True}
-    assert run_main(docker_restart, args, capsys)["changed"] is True
+    assert run_main(engine_restart, args, capsys)["changed"] is True
     args["assume_changed"] = False
-    assert run_main(docker_restart, args, capsys)["changed"] is False
+    assert run_main(engine_restart, args, capsys)["changed"] is False
     assert systemd.mutating() == []
 
 
 def test_a_unit_name_that_is_an_option_is_refused(monkeypatch, capsys):
     systemd = Systemd(started_ago=0)
     systemd.install(monkeypatch)
-    result = run_main(docker_restart, {"service": "--now"}, capsys)
+    result = run_main(engine_restart, {"service": "--now"}, capsys)
     assert result["failed"] and "starts with '-'" in result["msg"]
     assert systemd.calls == []
 
@@ -130,6 +134,56 @@ def test_a_predicted_change_counts_only_in_check_mode(tmp_path, monkeypatch, cap
     systemd = Systemd(started_ago=-5)
     systemd.install(monkeypatch)
     args = {"watch": [str(tmp_path / "none")], "assume_changed": True}
-    assert run_main(docker_restart, dict(args, _ansible_check_mode=True), capsys)["changed"] is True
-    assert run_main(docker_restart, args, capsys)["changed"] is False
+    assert run_main(engine_restart, dict(args, _ansible_check_mode=True), capsys)["changed"] is True
+    assert run_main(engine_restart, args, capsys)["changed"] is False
     assert systemd.mutating() == []
+
+
+def test_containerd_rollback_restores_the_config_and_removes_a_new_dropin(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "config.toml"
+    dropin = tmp_path / "conf.d" / "99-nvidia.toml"
+    dropin.parent.mkdir()
+    config.write_text('version = 2\nimports = ["%s/*.toml"]\n' % dropin.parent)
+    dropin.write_text("version = 2\n")
+    previous_config = b"version = 2\n# the user's comment\n"
+    systemd = Systemd(started_ago=3600, restart_rcs=(1, 0))
+    systemd.install(monkeypatch)
+    restore = [
+        {"path": str(config), "exists": True, "content": base64.b64encode(previous_config).decode(), "mode": "0644"},
+        {"path": str(dropin), "exists": False},
+    ]
+    args = {"engine": "containerd", "watch": [str(config), str(dropin)], "restore": restore}
+    result = run_main(engine_restart, args, capsys)
+    assert result["failed"] and result["rolled_back"]
+    assert result["error_kind"] == "containerd_restart_failed"
+    assert result["restored"] == [str(config), str(dropin)]
+    assert "containerd is running again with them" in result["msg"]
+    assert config.read_bytes() == previous_config
+    assert not dropin.exists()
+    assert ["systemctl", "restart", "containerd.service"] in systemd.calls
+    assert ["ctr", "version"] in systemd.calls
+
+
+def test_containerd_comes_back_with_its_server_version(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text("version = 2\n")
+    Systemd(started_ago=3600).install(monkeypatch)
+    result = run_main(engine_restart, {"engine": "containerd", "watch": [str(config)]}, capsys)
+    assert result["changed"] and result["server_version"] == "1.6.20~ds1"
+    assert result["reasons"] == ["%s changed after containerd started" % config]
+
+
+def test_a_file_to_restore_without_content_is_refused_before_anything_runs(monkeypatch, capsys):
+    systemd = Systemd(started_ago=0)
+    systemd.install(monkeypatch)
+    result = run_main(engine_restart, {"restore": [{"path": "/etc/x", "exists": True}]}, capsys)
+    assert result["failed"] and "content" in result["msg"]
+    assert systemd.calls == []
+
+
+def test_the_docker_restart_name_redirects_here():
+    import yaml
+
+    with open(os.path.join(os.path.dirname(engine_restart.__file__), "..", "..", "meta", "runtime.yml")) as handle:
+        routing = yaml.safe_load(handle)["plugin_routing"]["modules"]
+    assert routing["docker_restart"] == {"redirect": "gpufleet.containers.engine_restart"}

@@ -1,17 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpufleet maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""When dockerd is restarted, and what a failed restart restores and says."""
+"""When an engine is restarted, and what a failed restart restores and says, in Docker's words and containerd's."""
+
+import os
 
 import pytest
 
-from ansible_collections.gpufleet.containers.plugins.module_utils.docker.restart import (
+from ansible_collections.gpufleet.containers.plugins.module_utils.containerd.restart import CONTAINERD
+from ansible_collections.gpufleet.containers.plugins.module_utils.docker.restart import DOCKER
+from ansible_collections.gpufleet.containers.plugins.module_utils.service.restart import (
     daemon_said,
     decide_restart,
     failure_message,
     journal_cursor,
     parse_systemctl_show,
     restart_with_rollback,
+    server_version,
 )
 
 # `systemctl show docker.service -p ...` on a Debian 12 test host, dockerd started 1000 s after boot.
@@ -40,7 +45,7 @@ def test_nothing_changed_since_the_start_needs_no_restart():
 
 def test_a_file_changed_after_the_start_needs_a_restart_and_says_which():
     watched = {"/etc/docker/daemon.json": STARTED_WALL - 60, "/usr/bin/nvidia-container-runtime-hook": STARTED_WALL + 1}
-    decision = decide_restart(RUNNING, watched, WALL_NOW, MONO_NOW)
+    decision = decide_restart(RUNNING, watched, WALL_NOW, MONO_NOW, daemon="dockerd")
     assert decision.needed
     assert decision.reasons == ["/usr/bin/nvidia-container-runtime-hook changed after dockerd started"]
 
@@ -78,29 +83,31 @@ def test_without_the_unit_only_the_callers_prediction_counts(assume_changed):
 
 
 def test_check_modes_predicted_change_counts_where_the_files_cannot_show_it():
-    decision = decide_restart(RUNNING, {"/etc/docker/daemon.json": STARTED_WALL - 60}, WALL_NOW, MONO_NOW, True)
+    decision = decide_restart(
+        RUNNING, {"/etc/docker/daemon.json": STARTED_WALL - 60}, WALL_NOW, MONO_NOW, True, daemon="dockerd"
+    )
     assert decision.needed and decision.reasons == ["earlier tasks would change what dockerd reads at start"]
 
 
 def test_journal_cursor_and_what_dockerd_said():
     assert journal_cursor("-- cursor: s=abc;i=12\n") == "s=abc;i=12"
     assert journal_cursor("") == ""
-    said = daemon_said(REFUSED_JOURNAL.splitlines())
+    said = daemon_said(REFUSED_JOURNAL.splitlines(), DOCKER.error_line)
     # dockerd's own line; systemd's lines around it say only that it exited.
     assert said == REFUSED_JOURNAL.splitlines()[1]
-    assert daemon_said(["a", "b"]) == "a | b"
-    assert "no lines" in daemon_said([])
+    assert daemon_said(["a", "b"], DOCKER.error_line) == "a | b"
+    assert "no lines" in daemon_said([], DOCKER.error_line)
 
 
 def test_failure_messages_say_what_was_restored():
     said = "unable to configure the Docker daemon: x"
-    assert failure_message(said, True, True) == (
+    assert failure_message(DOCKER, said, ["/etc/docker/daemon.json"], True) == (
         "Docker did not start with the new configuration. dockerd said: unable to configure the Docker daemon: x. "
         "daemon.json was restored to its content from before this play and Docker is running again with it. "
         "Fix the settings named above and run again."
     )
-    assert "did not start with it either (Job failed)" in failure_message(said, True, False, "Job failed")
-    assert "nothing restored" in failure_message(said, None, False)
+    assert "did not start with it either (Job failed)" in failure_message(DOCKER, said, ["/etc/docker/daemon.json"], False, "Job failed")
+    assert "nothing restored" in failure_message(DOCKER, said, None, False)
 
 
 class FakeHost:
@@ -133,12 +140,12 @@ class FakeHost:
         self.slept += seconds
 
 
-PREVIOUS = {"exists": True, "content": "e30K", "mode": "0644", "owner": "root", "group": "root"}
+PREVIOUS = {"path": "/etc/docker/daemon.json", "exists": True, "content": "e30K", "mode": "0644", "owner": "root", "group": "root"}
 
 
 def test_a_good_restart_runs_exactly_these_commands():
     host = FakeHost([0], info_answers_after=1)
-    outcome = restart_with_rollback(host, "docker.service", "docker", 60, PREVIOUS)
+    outcome = restart_with_rollback(host, DOCKER, 60, [PREVIOUS])
     assert outcome["ok"] and outcome["server_version"] == "20.10.24+dfsg1"
     assert host.calls == [
         ["journalctl", "--unit=docker.service", "--lines=0", "--show-cursor", "--quiet"],
@@ -152,7 +159,7 @@ def test_a_good_restart_runs_exactly_these_commands():
 def test_a_refused_start_is_rolled_back_and_explained():
     # systemctl restart fails (dockerd exits), the rollback's start works.
     host = FakeHost([1, 0], info_answers_after=2)
-    outcome = restart_with_rollback(host, "docker.service", "docker", 60, PREVIOUS)
+    outcome = restart_with_rollback(host, DOCKER, 60, [PREVIOUS])
     assert not outcome["ok"] and outcome["rolled_back"]
     assert host.restored == [PREVIOUS]
     assert ["journalctl", "--unit=docker.service", "--no-pager", "--output=cat", "--after-cursor=s=1"] in host.calls
@@ -167,7 +174,7 @@ def test_a_refused_start_is_rolled_back_and_explained():
 
 def test_a_daemon_that_never_answers_is_waited_for_then_rolled_back():
     host = FakeHost([0, 0], info_answers_after=None)
-    outcome = restart_with_rollback(host, "docker.service", "docker", 6, PREVIOUS)
+    outcome = restart_with_rollback(host, DOCKER, 6, [PREVIOUS])
     assert not outcome["ok"] and outcome["rolled_back"]
     # 6 s in steps of 2, after the restart and again after the rollback's start.
     assert host.slept == 12
@@ -176,13 +183,84 @@ def test_a_daemon_that_never_answers_is_waited_for_then_rolled_back():
 
 def test_a_rollback_start_that_fails_says_so():
     host = FakeHost([1, 1], info_answers_after=None)
-    outcome = restart_with_rollback(host, "docker.service", "docker", 60, PREVIOUS)
+    outcome = restart_with_rollback(host, DOCKER, 60, [PREVIOUS])
     assert "did not start with it either (Job for docker.service failed.)" in outcome["message"]
 
 
 def test_without_a_previous_file_nothing_is_restored():
     host = FakeHost([1], info_answers_after=None)
-    outcome = restart_with_rollback(host, "docker.service", "docker", 60, None)
-    assert not outcome["rolled_back"] and host.restored == []
+    outcome = restart_with_rollback(host, DOCKER, 60, [])
+    assert not outcome["rolled_back"] and host.restored == [] and outcome["restored"] == []
     assert "nothing restored" in outcome["message"]
     assert ["systemctl", "reset-failed", "docker.service"] not in host.calls
+
+
+# containerd 1.6.20 (Debian 12) started by hand on a config.toml with `max_concurrent_downloads = "three"` under the
+# CRI plugin: its whole output up to the exit, as journalctl --output=cat shows it for containerd.service.
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "containerd", "fixtures")
+with open(os.path.join(FIXTURES, "journal_refused_start_1.6.20.txt")) as _handle:
+    CONTAINERD_REFUSED_JOURNAL = _handle.read()
+# `ctr version` against a running containerd 1.6.20.
+CTR_VERSION = (
+    "Client:\n  Version:  1.6.20~ds1\n  Revision: 1.6.20~ds1-1+deb12u3\n  Go version: go1.19.8\n\n"
+    "Server:\n  Version:  1.6.20~ds1\n  Revision: 1.6.20~ds1-1+deb12u3\n  UUID: 5b7a\n"
+)
+
+
+def test_containerds_own_error_line_is_picked_from_its_journal():
+    said = daemon_said(CONTAINERD_REFUSED_JOURNAL.splitlines(), CONTAINERD.error_line)
+    # Not the level=warning "failed to load plugin ... devmapper" line it logs on every start.
+    assert said == "containerd: (7, 3): Can't convert three(string) to int"
+
+
+def test_the_server_version_is_read_from_ctr_version_and_dockers_first_line():
+    assert server_version(CTR_VERSION) == "1.6.20~ds1"
+    assert server_version("20.10.24+dfsg1\n") == "20.10.24+dfsg1"
+
+
+def test_containerds_reasons_name_containerd():
+    decision = decide_restart(
+        RUNNING, {"/etc/containerd/conf.d/99-nvidia.toml": STARTED_WALL + 5}, WALL_NOW, MONO_NOW, daemon="containerd"
+    )
+    assert decision.reasons == ["/etc/containerd/conf.d/99-nvidia.toml changed after containerd started"]
+
+
+class FakeContainerdHost(FakeHost):
+    def run(self, argv):
+        if argv[0] == "ctr":
+            self.calls.append(argv)
+            answers = self.info_answers_after is not None and self.restarts >= self.info_answers_after
+            return (0, CTR_VERSION, "") if answers else (1, "", "ctr: failed to dial")
+        if argv[0] == "journalctl" and "--show-cursor" not in argv:
+            self.calls.append(argv)
+            return (0, CONTAINERD_REFUSED_JOURNAL, "")
+        return FakeHost.run(self, argv)
+
+
+def test_a_refused_containerd_start_restores_both_files_and_says_so():
+    config = {"path": "/etc/containerd/config.toml", "exists": True, "content": "dmVyc2lvbiA9IDIK"}
+    dropin = {"path": "/etc/containerd/conf.d/99-nvidia.toml", "exists": False}
+    host = FakeContainerdHost([1, 0], info_answers_after=2)
+    outcome = restart_with_rollback(host, CONTAINERD, 60, [config, dropin])
+    assert host.restored == [config, dropin]
+    assert outcome["restored"] == ["/etc/containerd/config.toml", "/etc/containerd/conf.d/99-nvidia.toml"]
+    assert outcome["message"] == (
+        "containerd did not start with the new configuration. containerd said: "
+        "containerd: (7, 3): Can't convert three(string) to int. "
+        "config.toml and 99-nvidia.toml were restored to their content from before this play and containerd is "
+        "running again with them. Fix the settings named above and run again."
+    )
+    assert host.calls[-3:] == [
+        ["systemctl", "reset-failed", "containerd.service"],
+        ["systemctl", "restart", "containerd.service"],
+        ["ctr", "version"],
+    ]
+
+
+def test_a_containerd_that_never_answers_says_which_command_did_not():
+    host = FakeContainerdHost([0, 0], info_answers_after=None)
+    dropin = {"path": "/etc/containerd/conf.d/99-nvidia.toml", "exists": False}
+    outcome = restart_with_rollback(host, CONTAINERD, 2, [dropin])
+    assert "did not start with it either (ctr version did not answer): see journalctl -u containerd.service" in (
+        outcome["message"]
+    )
