@@ -4,7 +4,9 @@
 """Run nvidia-smi (on the host or in a container), parse it, classify failures, hold it against expectations.
 
 Plain Python (no Ansible import): the nvidia_smi and gpu_verify modules both call it, through a runner object that
-has get_bin_path(name) and run(argv) -> (rc, stdout, stderr); the tests give a stand-in.
+has get_bin_path(name) and run(argv) -> (rc, stdout, stderr); the tests give a stand-in. The container runs through
+Docker (the nvidia_smi module's only engine: `--gpus`, or a CDI device), containerd (`ctr run` with NVIDIA's runtime
+binary) or Podman (a CDI device); build_command writes each engine's command line.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,8 +27,13 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.par
 )
 
 XML_QUERY = ["nvidia-smi", "-q", "-x"]
-# Options whose values land on docker's command line, where a leading '-' would be read as another option.
-DOCKER_VALUES = ("container_image", "gpus", "runtime", "network")
+ENGINES = ("docker", "containerd", "podman")
+# Options whose values land on the engine's command line, where a leading '-' would be read as another option.
+DOCKER_VALUES = (
+    "container_image", "gpus", "runtime", "network", "containerd_namespace", "containerd_snapshotter",
+    "runtime_binary", "container_name",
+)  # fmt: skip
+CDI_KIND = "nvidia.com/gpu"
 # The options run_and_judge reads, with the values that mean "not set".
 DEFAULTS = {
     "output": None,
@@ -38,6 +45,16 @@ DEFAULTS = {
     "network": None,
     "docker_bin": "docker",
     "nvidia_smi_bin": "nvidia-smi",
+    # Which engine runs the container, and each one's settings (the gpu_verify module sets them).
+    "engine": "docker",
+    "cdi": False,
+    "ctr_bin": "ctr",
+    "containerd_namespace": "gpufleet",
+    "containerd_snapshotter": "",
+    "runtime_binary": "/usr/bin/nvidia-container-runtime",
+    "container_name": None,
+    "net_host": False,
+    "podman_bin": "podman",
     "timeout": None,
     "expect": None,
 }
@@ -57,7 +74,7 @@ class ModuleRunner:
 
 
 class DockerMissing(Exception):
-    """The docker CLI to run the container with is not on this host."""
+    """The engine's CLI (docker, ctr, podman) to run the container with is not on this host."""
 
 
 def invalid_option(params):
@@ -72,6 +89,16 @@ def invalid_option(params):
                     else "the value alone"
                 )
                 return "%s %r starts with '-', which docker would read as an option; give %s" % (name, value, wanted)
+    if params["container_image"]:
+        if params["engine"] not in ENGINES:
+            return "engine %r is none of %s" % (params["engine"], ", ".join(ENGINES))
+        if params["engine"] != "docker" or params["cdi"]:
+            try:
+                gpu_selection(params["gpus"])
+            except ValueError as error:
+                return str(error)
+        if params["engine"] == "containerd" and not params["container_name"]:
+            return "containerd needs a container_name for `ctr run` (the gpu_verify module gives a unique one)"
     try:
         validate(params["expect"])
     except ValueError as error:
@@ -83,16 +110,66 @@ def invalid_option(params):
     return None
 
 
+def gpu_selection(gpus):
+    """`docker run --gpus` syntax (all, device=0,1 or 0,1, a UUID) -> the GPUs as a list, or ["all"].
+
+    Engines without --gpus name GPUs one by one (CDI devices nvidia.com/gpu=0, NVIDIA_VISIBLE_DEVICES=0,1); a
+    bare count (`--gpus 2`) has no such form, so it is refused.
+    """
+    text = ("%s" % gpus).strip().strip("\"'")
+    if text.startswith("device="):
+        text = text[len("device=") :]
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ValueError("gpus is empty; give all, or the GPUs as device=0,1")
+    if text.startswith("count=") or (len(names) == 1 and names[0].isdigit() and not gpus.startswith("device=")):
+        raise ValueError(
+            "gpus %r is a count, which only `docker run --gpus` understands; give all, or the GPUs as device=0,1"
+            % gpus
+        )
+    return names
+
+
+def cdi_devices(gpus):
+    """The CDI device names for a `--gpus` value: nvidia.com/gpu=all, or one per GPU index or UUID."""
+    return ["%s=%s" % (CDI_KIND, name) for name in gpu_selection(gpus)]
+
+
 def build_command(params):
-    """The argv to run: nvidia-smi -q -x in the container image, or on the host."""
-    if params["container_image"]:
-        argv = [params["docker_bin"], "run", "--rm", "--gpus", params["gpus"]]
-        if params["runtime"]:
-            argv += ["--runtime", params["runtime"]]
+    """The argv to run: nvidia-smi -q -x in the container image through params["engine"], or on the host."""
+    image = params["container_image"]
+    if not image:
+        return [params["nvidia_smi_bin"]] + XML_QUERY[1:]
+    engine = params["engine"]
+    if engine == "containerd":
+        argv = [params["ctr_bin"], "-n", params["containerd_namespace"], "run", "--rm"]
+        if params["containerd_snapshotter"]:
+            argv += ["--snapshotter", params["containerd_snapshotter"]]
+        # NVIDIA's runtime in legacy mode injects the GPUs that NVIDIA_VISIBLE_DEVICES names, as it does for the
+        # CRI's `nvidia` runtime, whose BinaryName is this same binary.
+        argv += ["--runc-binary", params["runtime_binary"]]
+        argv += ["--env", "NVIDIA_VISIBLE_DEVICES=" + ",".join(gpu_selection(params["gpus"]))]
+        if params["net_host"]:
+            argv.append("--net-host")
+        return argv + [image, params["container_name"]] + XML_QUERY
+    if engine == "podman":
+        argv = [params["podman_bin"], "run", "--rm"]
+        for device in cdi_devices(params["gpus"]):
+            argv += ["--device", device]
         if params["network"]:
             argv += ["--network", params["network"]]
-        return argv + ["--", params["container_image"]] + XML_QUERY
-    return [params["nvidia_smi_bin"]] + XML_QUERY[1:]
+        return argv + [image] + XML_QUERY
+    argv = [params["docker_bin"], "run", "--rm"]
+    if params["cdi"]:
+        for device in cdi_devices(params["gpus"]):
+            argv += ["--device", device]
+    else:
+        argv += ["--gpus", params["gpus"]]
+    if params["runtime"]:
+        argv += ["--runtime", params["runtime"]]
+    if params["network"]:
+        argv += ["--network", params["network"]]
+    return argv + ["--", image] + XML_QUERY
 
 
 def run_nvidia_smi(runner, params, result):
@@ -101,7 +178,7 @@ def run_nvidia_smi(runner, params, result):
     executable = runner.get_bin_path(argv[0])
     if executable is None:
         if params["container_image"]:
-            raise DockerMissing("%s not found on this host: install Docker first" % argv[0])
+            raise DockerMissing("%s not found on this host: install %s first" % (argv[0], params["engine"]))
         result.update(missing_executable(argv[0]))
         return None
     argv[0] = executable

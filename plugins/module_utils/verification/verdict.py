@@ -23,6 +23,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.host.architect
     dpkg_arch,
 )
 from ansible_collections.gpufleet.containers.plugins.module_utils.host.platforms import release_name
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.errors import HINTS as NVIDIA_SMI_HINTS
 
 # Which of the three things a fleet operator acts on each error_kind points at. The nvidia_smi module names the exact
 # failure and its fix (hint); the cause groups hosts in the report and heads the verdict message.
@@ -41,6 +42,14 @@ CAUSE_OF_KIND = {
     "nvml_unknown": "container_runtime",
     "docker_restart_failed": "container_runtime",
     "docker_unavailable": "container_runtime",
+    "containerd_unavailable": "container_runtime",
+    "podman_unavailable": "container_runtime",
+    "runtime_binary_missing": "container_runtime",
+    "cdi_device_unresolved": "container_runtime",
+    "cdi_spec_stale": "container_runtime",
+    "cri_runtime_missing": "container_runtime",
+    "cri_plugin_failed": "container_runtime",
+    "containerd_config_invalid": "container_runtime",
     "cuda_requirement": "image",
     "image_unavailable": "image",
     "image_arch_mismatch": "image",
@@ -58,6 +67,24 @@ ROLE_HINTS = {
     "docker_unavailable": (
         "Docker does not answer on this host: install it and start dockerd (role gpufleet.containers.docker), "
         "then run the verification again."
+    ),
+    "podman_unavailable": (
+        "Podman does not run on this host: install it (role gpufleet.containers.podman), then run the verification "
+        "again."
+    ),
+    "cri_runtime_missing": (
+        "containerd's CRI plugin has no `nvidia` runtime, so Kubernetes pods cannot ask for it: register it (role "
+        "gpufleet.containers.containerd) and restart containerd; `containerd config dump` shows what containerd reads."
+    ),
+    "cri_plugin_failed": (
+        "containerd runs but its CRI plugin did not load (`ctr plugins ls` shows it as error, or not at all): read "
+        "`journalctl -u containerd` for `failed to load plugin io.containerd.grpc.v1.cri`. A drop-in that defines only "
+        "runtimes.nvidia replaces the runtimes map and loses runc; let the role gpufleet.containers.containerd write "
+        "the runtimes, and enable the plugin where disabled_plugins lists it."
+    ),
+    "containerd_config_invalid": (
+        "containerd cannot read its own configuration (`containerd config dump` fails): fix the file it names (role "
+        "gpufleet.containers.containerd restores a working one), then restart containerd."
     ),
     "image_unavailable": (
         "The image is neither on the host nor loadable: set gpu_verify_image to a full, existing nvidia/cuda tag "
@@ -88,6 +115,12 @@ MODULE_MSG_PREFIX = re.compile(r"^nvidia-smi gave no GPUs \(\w+\): ")
 MODULE_MSG_FIX = re.compile(r"\. Fix: .*$")
 TRAILING_DOTS = re.compile(r"\.+$")
 TAIL_LINES = 5
+# Each engine's name in messages, its CLI's version command, its unavailable kind and the command that pulls.
+ENGINE_WORDS = {
+    "docker": {"name": "Docker", "unavailable": "docker_unavailable", "pull": "docker pull"},
+    "containerd": {"name": "containerd", "unavailable": "containerd_unavailable", "pull": "ctr images pull"},
+    "podman": {"name": "Podman", "unavailable": "podman_unavailable", "pull": "podman pull"},
+}
 
 
 def skipped(result):
@@ -133,11 +166,11 @@ def _image_arch(inspect_stdout):
         return name
 
 
-def _image_unavailable(image, tarball, pull_timeout, inspect, load, pull):
+def _image_unavailable(image, tarball, pull_timeout, inspect, load, pull, engine="docker"):
     attempt = load if not skipped(load) else pull
     rc = attempt.get("rc", 0)
     if rc in PULL_TIMED_OUT and not skipped(attempt) and not skipped(pull):
-        why = "docker pull did not finish within %s seconds" % pull_timeout
+        why = "%s did not finish within %s seconds" % (ENGINE_WORDS[engine]["pull"], pull_timeout)
     elif rc != 0:
         output = attempt.get("stderr") or attempt.get("stdout") or attempt.get("msg", "")
         why = _last_line(("%s" % output).strip(), "")
@@ -164,6 +197,7 @@ def find_blocker(
     docker_bin,
     host_arch,
     check_mode,
+    engine="docker",
 ):
     """What keeps nvidia-smi from running, found before the module runs.
 
@@ -171,23 +205,26 @@ def find_blocker(
     (before and after adding the image), `docker load` and `docker pull`; the image ones are read only when Docker
     answered, and may be None otherwise (never reached).
     image, tarball, pull_timeout, docker_bin: the gpu_verify module's options. host_arch: the host's dpkg
-    architecture. check_mode: Ansible's.
+    architecture. check_mode: Ansible's. engine: docker, containerd or podman, whose CLI docker_bin then is (ctr,
+    podman) and whose image probe gave image_before and image_after; an empty architecture there (containerd's
+    `images ls -q` names no architecture) is not checked.
 
     Returns error_kind (None: nothing keeps nvidia-smi from running), message, unverified (check mode cannot verify
     before Docker or the image is added) and image_architecture (the image's, as a dpkg name, once read).
     """
+    words = ENGINE_WORDS[engine]
     found = {"error_kind": None, "message": None, "unverified": False, "image_architecture": None}
     if check_mode and docker_missing(docker_version):
         found.update(
             unverified=True,
-            message="Check mode: Docker is not installed on the host yet; a real run installs it first, then %s and "
+            message="Check mode: %s is not installed on the host yet; a real run installs it first, then %s and "
             "runs nvidia-smi in it. No verdict is written for this host."
-            % (("loads %s from %s" % (image, tarball)) if tarball else ("pulls %s" % image)),
+            % (words["name"], ("loads %s from %s" % (image, tarball)) if tarball else ("pulls %s" % image)),
         )
     elif docker_version["rc"] != 0:
         why = ("%s" % (docker_version.get("stderr") or docker_version.get("msg", ""))).strip()
         found.update(
-            error_kind="docker_unavailable",
+            error_kind=words["unavailable"],
             message="`%s version` failed: %s" % (docker_bin, _last_line(why, "no output")),
         )
     else:
@@ -202,9 +239,9 @@ def find_blocker(
         elif inspect["rc"] != 0:
             found.update(
                 error_kind="image_unavailable",
-                message=_image_unavailable(image, tarball, pull_timeout, inspect, load, pull),
+                message=_image_unavailable(image, tarball, pull_timeout, inspect, load, pull, engine),
             )
-        else:
+        elif inspect["stdout"].strip():
             image_arch = _image_arch(inspect["stdout"])
             found.update(image_architecture=image_arch)
             if image_arch != host_arch:
@@ -234,7 +271,7 @@ def _judge(smi, blocker, kind, passed, expect):
         return None, None, reason
     if kind:
         cause = CAUSE_OF_KIND.get(kind, "unknown")
-        hint = smi.get("hint") or ROLE_HINTS.get(kind)
+        hint = smi.get("hint") or ROLE_HINTS.get(kind) or NVIDIA_SMI_HINTS.get(kind)
         detail = blocker["message"] or MODULE_MSG_FIX.sub("", MODULE_MSG_PREFIX.sub("", "%s" % smi.get("msg", "")))
         detail = TRAILING_DOTS.sub("", ("%s" % detail).strip())
         return cause, hint, "%s (%s): %s" % (CAUSE_HEADLINE.get(cause, "the verification failed"), kind, detail)
@@ -300,16 +337,77 @@ def _found(smi):
     }
 
 
-def failure_verdict(host, stage, failed_result, expect, image, architecture, facts):
+def fail_engine(verdict, kind, message):
+    """Fail a verdict whose nvidia-smi passed for what the engine lacks besides (containerd's CRI runtime).
+
+    A verdict that already fails keeps its cause: the first thing to fix comes first.
+    """
+    if verdict["verdict"] == "pass":
+        cause = CAUSE_OF_KIND[kind]
+        verdict.update(
+            verdict="fail",
+            cause=cause,
+            error_kind=kind,
+            hint=ROLE_HINTS.get(kind) or NVIDIA_SMI_HINTS.get(kind),
+            reason="%s (%s): %s" % (CAUSE_HEADLINE[cause], kind, TRAILING_DOTS.sub("", message.strip())),
+        )
+    return verdict
+
+
+def engine_entry(verdict, version, detail):
+    """One engine's line in the host verdict's `engines` map (the schema fleet_report reads)."""
+    return {
+        "verdict": verdict["verdict"],
+        "cause": verdict["cause"],
+        "reason": verdict["reason"],
+        "hint": verdict["hint"],
+        "error_kind": verdict["error_kind"],
+        "version": version,
+        "gpu_count": verdict["found"]["gpu_count"],
+        "command": verdict["nvidia_smi"]["cmd"],
+        "detail": detail,
+    }
+
+
+def combine_engines(engines):
+    """The host's verdict from each engine's: engines is a list of (name, verdict, version, detail), in order.
+
+    The host fails when any engine fails, with the first failing engine's cause, reason (named after the engine when
+    there are several) and fix; the GPU fields (found, gpus, mismatches, nvidia_smi) are those of the first engine
+    that ran nvidia-smi. docker_version stays Docker's. `engines` keeps every engine's own verdict.
+    """
+    ran = [item for item in engines if item[1]["nvidia_smi"]["cmd"] is not None]
+    verdict = dict((ran or engines)[0][1])
+    names = [name for name, _verdict, _version, _detail in engines]
+    failing = next((item for item in engines if item[1]["verdict"] == "fail"), None)
+    if failing is not None:
+        name, failed = failing[0], failing[1]
+        verdict.update(
+            verdict="fail",
+            cause=failed["cause"],
+            error_kind=failed["error_kind"],
+            hint=failed["hint"],
+            reason=failed["reason"] if len(engines) == 1 else "%s: %s" % (name, failed["reason"]),
+        )
+    elif len(engines) > 1:
+        verdict["reason"] = "%s; through %s" % (verdict["reason"], ", ".join(names))
+    verdict["docker_version"] = next((version for name, _v, version, _d in engines if name == "docker"), None)
+    verdict["engines"] = {name: engine_entry(item, version, detail) for name, item, version, detail in engines}
+    return verdict
+
+
+def failure_verdict(host, stage, failed_result, expect, image, architecture, facts, engines=None):
     """The verdict of a host that failed before verification (preflight, a package, a Docker restart).
 
     Same schema as build_verdict, so a fleet's verdict files read alike. failed_result: Ansible's
     ansible_failed_result (msg, and error_kind and hint where the failing module gave them). architecture: the
-    host's dpkg architecture, or None when it was never read.
+    host's dpkg architecture, or None when it was never read. engines: the engines the host was meant to have
+    (gpu_verify_engines); when given, each gets a failed line in `engines` that names the stage, so the fleet
+    report's engine columns show why nothing was verified without repeating the whole reason.
     """
     failed_result = failed_result or {}
     kind = failed_result.get("error_kind")
-    return {
+    verdict = {
         "host": host,
         "stage": stage,
         "verdict": "fail",
@@ -329,3 +427,19 @@ def failure_verdict(host, stage, failed_result, expect, image, architecture, fac
         "toolkit_version": None,
         "nvidia_smi": {"cmd": None, "rc": None, "stdout_tail": [], "stderr_tail": []},
     }
+    if engines:
+        verdict["engines"] = {
+            name: {
+                "verdict": "fail",
+                "cause": verdict["cause"],
+                "reason": "not verified: the host stopped at %s" % stage,
+                "hint": verdict["hint"],
+                "error_kind": kind,
+                "version": None,
+                "gpu_count": None,
+                "command": None,
+                "detail": {},
+            }
+            for name in engines
+        }
+    return verdict

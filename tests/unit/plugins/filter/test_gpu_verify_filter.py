@@ -31,6 +31,11 @@ def keyword_parameters(function):
     return set(list(inspect.signature(function).parameters)[1:])
 
 
+def required_parameters(function):
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    return {parameter.name for parameter in parameters if parameter.default is inspect.Parameter.empty}
+
+
 def test_the_filter_documents_exactly_the_arguments_it_takes():
     with open(os.path.join(REPO, "plugins", "filter", "gpu_verify_failure.yml")) as handle:
         documented = set(yaml.safe_load(handle)["DOCUMENTATION"]["options"]) - {"_input"}
@@ -44,7 +49,8 @@ def test_site_yml_passes_every_argument_once():
     assert len(calls) == 1
     # Keyword arguments of this call, not of the filters nested in its values (dpkg_arch(strict=...)).
     passed = re.findall(r"(?:\(|,)\s*(\w+)=", "," + calls[0].replace("(strict=false)", ""))
-    assert sorted(passed) == sorted(keyword_parameters(failure_verdict))
+    assert len(passed) == len(set(passed))
+    assert required_parameters(failure_verdict) <= set(passed) <= keyword_parameters(failure_verdict)
 
 
 def test_an_early_failure_has_the_schema_of_a_verified_host_and_the_same_distribution_spelling():
@@ -69,3 +75,16 @@ def test_a_failure_without_a_kind_or_facts_is_a_setup_failure_with_unknowns():
     early = failure_verdict("gpu-2", "Check the host", {"msg": "Python 2 is not supported"}, {}, None, None, {})
     assert (early["cause"], early["error_kind"], early["hint"]) == ("setup", None, None)
     assert (early["architecture"], early["distribution"]) == ("unknown", None)
+
+
+def test_an_early_failure_lists_the_engines_the_host_was_meant_to_have_as_failed():
+    failed = {"msg": "containerd did not start", "error_kind": "containerd_unavailable", "hint": "start it"}
+    early = failure_verdict(
+        "gpu-3", "Restart containerd", failed, {}, "cuda:12", "amd64", FACTS, engines=["docker", "containerd"]
+    )
+    assert list(early["engines"]) == ["docker", "containerd"]
+    line = early["engines"]["containerd"]
+    assert (line["verdict"], line["error_kind"], line["hint"]) == ("fail", "containerd_unavailable", "start it")
+    assert line["reason"] == "not verified: the host stopped at Restart containerd"
+    assert (line["gpu_count"], line["command"], line["version"]) == (None, None, None)
+    assert "engines" not in failure_verdict("gpu-3", "Check the host", failed, {}, None, None, {})
