@@ -84,7 +84,8 @@ PATTERNS = (
     ("nvml_library_missing", r"load library failed: libnvidia-ml\.so|couldn't find libnvidia-ml\.so"),
     ("no_gpu_runtime", r"could not select device driver .* with capabilities: \[\[gpu\]\]"),
     ("unknown_runtime", r"unknown or invalid runtime name|Unknown runtime specified"),
-    ("image_arch_mismatch", r"exec format error|no match for platform in manifest|image's platform \(.*\) does not match the detected host platform"),
+    ("image_arch_mismatch", r"exec format error|no match for platform in manifest"
+                            r"|image's platform \(.*\) does not match the detected host platform"),
     ("image_unavailable", r"pull access denied|manifest unknown|manifest for \S+ not found|repository does not exist"
                           r"|Error response from daemon: .*not found: manifest"),
     ("nvidia_smi_missing", r"\"?nvidia-smi\"?: executable file not found|nvidia-smi: (command )?not found"

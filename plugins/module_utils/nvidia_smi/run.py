@@ -124,8 +124,7 @@ def gpu_selection(gpus):
         raise ValueError("gpus is empty; give all, or the GPUs as device=0,1")
     if text.startswith("count=") or (len(names) == 1 and names[0].isdigit() and not gpus.startswith("device=")):
         raise ValueError(
-            "gpus %r is a count, which only `docker run --gpus` understands; give all, or the GPUs as device=0,1"
-            % gpus
+            "gpus %r is a count, which only `docker run --gpus` understands; give all, or the GPUs as device=0,1" % gpus
         )
     return names
 

@@ -4,11 +4,12 @@
 """A host's GPU verification from start to verdict, in one call: what the gpu_verify module does.
 
 Plain Python (no Ansible import), driven through a runner (get_bin_path, run) that the module gives and the tests
-replace. The steps: read the host (dpkg architecture, the toolkit's version, the distribution, the Docker daemon's
-version); make the verification image present (loaded from a tarball or pulled, only when absent); check its
-architecture; run nvidia-smi in it; parse it and hold it against the expectations; give the verdict
-(_gpu_verdict.build_verdict, the one schema every verdict file has). Check mode runs the read-only steps, and says
-what it would add instead of adding it.
+replace. The steps: read the host (dpkg architecture, the toolkit's version, the distribution); then for each engine
+(Docker, containerd, Podman; their commands in verification/engines.py): its version, make the verification image
+present (loaded from a tarball or pulled, only when absent), check its architecture, run nvidia-smi in it, parse it
+and hold it against the expectations, and for containerd read its CRI plugin back (containerd_state.py); give the
+verdict (verdict.build_verdict per engine, verdict.combine_engines for the host: the one schema every verdict file
+has). Check mode runs the read-only steps, and says what it would add instead of adding it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,25 +21,58 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.host.architect
     dpkg_arch,
 )
 from ansible_collections.gpufleet.containers.plugins.module_utils.host.probe import dpkg_query_argv, parse_dpkg_query
-from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.run import run_and_judge
+from ansible_collections.gpufleet.containers.plugins.module_utils.nvidia_smi.run import (
+    cdi_devices,
+    gpu_selection,
+    run_and_judge,
+)
+from ansible_collections.gpufleet.containers.plugins.module_utils.verification.containerd_state import (
+    DumpError,
+    cri_plugin_status,
+    parse_config_dump,
+)
+from ansible_collections.gpufleet.containers.plugins.module_utils.verification.engines import (
+    CONTAINER_PREFIX,
+    SKIPPED,
+    add_image,
+    cleanup_argvs,
+    cli,
+    command,
+    describe_addition,
+    detail,
+    engine_version,
+    image_name,
+    probe_image,
+    run_params,
+    stable_command,
+    version_argv,
+)
 from ansible_collections.gpufleet.containers.plugins.module_utils.verification.verdict import (
     build_verdict,
+    combine_engines,
+    fail_engine,
     find_blocker,
 )
 
 TOOLKIT_PACKAGE = "nvidia-container-toolkit"
-SKIPPED = {"skipped": True}
-# ansible-core's wording when an executable is missing, which _gpu_verdict.docker_missing recognises.
-NOT_FOUND = "Error executing command: %s not found"
-
-
-def _command(runner, argv):
-    """A registered-result-shaped dict for argv: rc, stdout, stderr, and msg when the program is missing."""
-    executable = runner.get_bin_path(argv[0])
-    if executable is None:
-        return {"rc": 127, "stdout": "", "stderr": "", "msg": NOT_FOUND % argv[0]}
-    rc, stdout, stderr = runner.run([executable] + list(argv[1:]))
-    return {"rc": rc, "stdout": stdout, "stderr": stderr, "msg": ""}
+# timeout(1)'s exit codes: the run was stopped, or killed after ignoring that.
+TIMED_OUT = (124, 137)
+# The gpu_verify module's engine settings and their defaults, for callers that give none (verification as it was
+# before engines: Docker alone).
+ENGINE_DEFAULTS = {
+    "engines": ["docker"],
+    "docker_cdi": False,
+    "ctr_bin": "ctr",
+    "containerd_bin": "containerd",
+    "containerd_namespace": "gpufleet",
+    "containerd_snapshotter": "",
+    "containerd_runtime_binary": "/usr/bin/nvidia-container-runtime",
+    "containerd_net_host": False,
+    "containerd_require_cri": True,
+    "podman_bin": "podman",
+    "run_id": "0",
+}
+_command = command
 
 
 def parse_os_release(text):
@@ -74,90 +108,134 @@ def toolkit_version(runner):
     return state["version"] if state["installed"] else None
 
 
-def add_image(runner, options):
-    """Load or pull the image; returns (load, pull), each a result or SKIPPED."""
-    docker = options["docker_bin"]
-    if options["image_tarball"]:
-        return _command(runner, [docker, "load", "--input", options["image_tarball"]]), SKIPPED
-    pull = [docker, "pull", "--", options["image"]]
-    timeout = ["timeout", "--kill-after=10", str(options["pull_timeout"])]
-    return SKIPPED, _command(runner, timeout + pull)
+def containerd_findings(runner, options):
+    """The CRI plugin as containerd reports it: (detail fields, [(error_kind, message)] of what is wrong)."""
+    dump = command(runner, [options["containerd_bin"], "config", "dump"])
+    if dump["rc"] != 0:
+        why = ("%s" % (dump["stderr"] or dump["msg"] or "no output")).strip()
+        message = "`%s config dump` failed: %s" % (options["containerd_bin"], why.splitlines()[-1])
+        return {"cri_runtimes": None, "cri_plugin_status": None}, [("containerd_config_invalid", message)]
+    try:
+        state = parse_config_dump(dump["stdout"])
+    except DumpError as error:
+        return {"cri_runtimes": None, "cri_plugin_status": None}, [("containerd_config_invalid", str(error))]
+    listed = command(runner, [options["ctr_bin"], "plugins", "ls"])
+    status = cri_plugin_status(listed["stdout"]) if listed["rc"] == 0 else None
+    fields = {"cri_runtimes": state["cri_runtimes"], "cri_plugin_status": status}
+    problems = []
+    if state["cri_plugin"] is None:
+        disabled = ", ".join(state["disabled_plugins"]) or "none"
+        problems.append(
+            ("cri_plugin_failed", "containerd's configuration has no CRI plugin (disabled_plugins: %s)" % disabled)
+        )
+    elif "nvidia" not in state["cri_runtimes"]:
+        runtimes = ", ".join(state["cri_runtimes"]) or "none"
+        problems.append(("cri_runtime_missing", "the CRI plugin's runtimes are %s, without nvidia" % runtimes))
+    if state["cri_plugin"] is not None and listed["rc"] == 0 and status != "ok":
+        problems.append(("cri_plugin_failed", "`ctr plugins ls` shows the CRI plugin as %s" % (status or "absent")))
+    return fields, problems
+
+
+def verify_engine(runner, options, engine, check_mode, expect, host_facts):
+    """One engine's verification: probe it, add the image only when absent, run nvidia-smi, judge the answer.
+
+    Returns changed, actions, unverified and message, and (when verified) verdict, version and detail.
+    """
+    name = image_name(options, engine)
+    version = command(runner, version_argv(options, engine))
+    image_before = image_after = load = pull = None
+    if version["rc"] == 0:
+        image_before = probe_image(runner, options, engine)
+        image_after, load, pull = SKIPPED, SKIPPED, SKIPPED
+        if image_before["rc"] != 0 and not check_mode:
+            load, pull = add_image(runner, options, engine, host_facts["architecture"])
+            image_after = probe_image(runner, options, engine)
+    blocker = find_blocker(
+        version,
+        image_before,
+        image_after,
+        load,
+        pull,
+        image=name,
+        tarball=options["image_tarball"],
+        pull_timeout=options["pull_timeout"],
+        docker_bin=cli(options, engine),
+        host_arch=host_facts["architecture"],
+        check_mode=check_mode,
+        engine=engine,
+    )
+    added = [attempt for attempt in (load, pull) if attempt not in (None, SKIPPED) and attempt["rc"] == 0]
+    changed = bool(added) or blocker["unverified"]
+    outcome = {
+        "changed": changed,
+        "actions": [describe_addition(options, engine, check_mode)] if changed else [],
+        "unverified": blocker["unverified"],
+        "message": blocker["message"] if blocker["unverified"] else None,
+    }
+    if blocker["unverified"]:
+        return outcome
+    container_name = CONTAINER_PREFIX + options["run_id"] if engine == "containerd" else None
+    smi = SKIPPED
+    if blocker["error_kind"] is None:
+        smi = run_and_judge(runner, run_params(options, engine, expect, container_name))
+        if engine == "containerd" and smi.get("rc") in TIMED_OUT:
+            for argv in cleanup_argvs(options, container_name):
+                command(runner, argv)
+    found_version = engine_version(engine, version)
+    verdict = build_verdict(
+        smi,
+        blocker,
+        image=name,
+        expect=expect,
+        docker_version=found_version if engine == "docker" else None,
+        **host_facts,
+    )
+    verdict["nvidia_smi"]["cmd"] = stable_command(verdict["nvidia_smi"]["cmd"], container_name)
+    via_cdi = engine == "podman" or (engine == "docker" and options["docker_cdi"])
+    engine_detail = detail(options, engine, cdi_devices(options["gpus"]) if via_cdi else [])
+    if engine == "containerd":
+        fields, problems = containerd_findings(runner, options)
+        engine_detail.update(fields)
+        if options["containerd_require_cri"] and problems:
+            fail_engine(verdict, *problems[0])
+    outcome.update(verdict=verdict, version=found_version, detail=engine_detail)
+    return outcome
 
 
 def verify(runner, options, check_mode, os_release_text, machine):
     """Everything the gpu_verify module returns.
 
-    options: host, image, image_tarball, pull_timeout, run_timeout, gpus, runtime, network, docker_bin, expect.
-    Returns a dict: changed (the image was, or in check mode would be, added), actions (what was or would be done),
-    unverified (check mode cannot verify before Docker or the image is there) with message, and verdict (None when
-    unverified).
+    options: host, image, image_tarball, pull_timeout, run_timeout, gpus, runtime, network, docker_bin, expect, and
+    the engine settings in ENGINE_DEFAULTS (engines: which engines to verify, in order; run_id: unique to this run,
+    for the name of containerd's container). Returns a dict: changed (an image was, or in check mode would be, added
+    to an engine), actions (what was or would be done), unverified (check mode cannot verify before an engine or its
+    image is there) with message, and verdict (None when unverified; with an `engines` map).
     """
-    docker = options["docker_bin"]
-    image = options["image"]
+    options = dict(ENGINE_DEFAULTS, **{key: value for key, value in options.items() if value is not None})
+    engines = list(dict.fromkeys(options["engines"] or ["docker"]))
+    if any(engine != "docker" for engine in engines) or options["docker_cdi"]:
+        gpu_selection(options["gpus"])  # before anything runs: a count has no CDI or NVIDIA_VISIBLE_DEVICES form
     # As the inventory states it: the keys a user set, not the ones an argument spec filled with nulls.
     expect = {key: value for key, value in (options["expect"] or {}).items() if value is not None}
-    facts = parse_os_release(os_release_text)
-    architecture = host_architecture(runner, machine)
-    toolkit = toolkit_version(runner)
-    docker_version = _command(runner, [docker, "version", "--format", "{{.Server.Version}}"])
-    image_before = image_after = load = pull = None
-    actions = []
-    if docker_version["rc"] == 0:
-        inspect = [docker, "image", "inspect", "--format", "{{.Architecture}}", "--", image]
-        image_before = _command(runner, inspect)
-        image_after, load, pull = SKIPPED, SKIPPED, SKIPPED
-        if image_before["rc"] != 0 and not check_mode:
-            load, pull = add_image(runner, options)
-            image_after = _command(runner, inspect)
-    blocker = find_blocker(
-        docker_version,
-        image_before,
-        image_after,
-        load,
-        pull,
-        image=image,
-        tarball=options["image_tarball"],
-        pull_timeout=options["pull_timeout"],
-        docker_bin=docker,
-        host_arch=architecture,
-        check_mode=check_mode,
-    )
-    added = [attempt for attempt in (load, pull) if attempt not in (None, SKIPPED) and attempt["rc"] == 0]
-    changed = bool(added) or blocker["unverified"]
-    if changed:
-        how = ("load %s from %s" % (image, options["image_tarball"])) if options["image_tarball"] else ("pull " + image)
-        actions.append(("would " if check_mode else "") + how)
-    if blocker["unverified"]:
+    host_facts = {
+        "host": options["host"],
+        "architecture": host_architecture(runner, machine),
+        "toolkit_version": toolkit_version(runner),
+        "facts": parse_os_release(os_release_text),
+    }
+    outcomes = [(engine, verify_engine(runner, options, engine, check_mode, expect, host_facts)) for engine in engines]
+    changed = any(outcome["changed"] for _engine, outcome in outcomes)
+    actions = [action for _engine, outcome in outcomes for action in outcome["actions"]]
+    unverified = [outcome["message"] for _engine, outcome in outcomes if outcome["unverified"]]
+    if unverified:
         return {
             "changed": changed,
             "actions": actions,
             "unverified": True,
-            "message": blocker["message"],
+            "message": " ".join(unverified),
             "verdict": None,
         }
-    smi = SKIPPED
-    if blocker["error_kind"] is None:
-        smi = run_and_judge(
-            runner,
-            {
-                "container_image": image,
-                "gpus": options["gpus"],
-                "runtime": options["runtime"] or None,
-                "network": options["network"] or None,
-                "docker_bin": docker,
-                "timeout": options["run_timeout"],
-                "expect": expect or None,
-            },
-        )
-    verdict = build_verdict(
-        smi,
-        blocker,
-        host=options["host"],
-        expect=expect,
-        image=image,
-        architecture=architecture,
-        docker_version=docker_version["stdout"].strip() if docker_version["rc"] == 0 else None,
-        toolkit_version=toolkit,
-        facts=facts,
+    verdict = combine_engines(
+        [(engine, outcome["verdict"], outcome["version"], outcome["detail"]) for engine, outcome in outcomes]
     )
     return {"changed": changed, "actions": actions, "unverified": False, "message": None, "verdict": verdict}
