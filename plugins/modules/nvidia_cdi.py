@@ -20,11 +20,11 @@ description:
     O(path) only when the two differ once parsed (formatting and comments are no difference; C(nvidia-ctk) writes no
     timestamp or other run-dependent line, so nothing else is ignored). A rerun therefore reports no change, and check
     mode, which also generates into a temporary folder, predicts the real run."
-  - The result says why the spec was kept, generated or regenerated, for example
+  - "The result says why the spec was kept, generated or regenerated, for example
     C(stale: made for driver 535.104.05, the driver is 550.54.15). A spec is stale when it names another driver
     version than C(nvidia-smi) reports (in C(libnvidia-ml.so.<version>), C(libcuda.so.<version>) or the
     C(enable-cuda-compat) hook), host files that no longer exist, GPUs (indexes or UUIDs) that are not there now, or
-    lacks GPUs that are; or when it otherwise differs from what C(nvidia-ctk cdi generate) makes now.
+    lacks GPUs that are; or when it otherwise differs from what C(nvidia-ctk cdi generate) makes now."
   - "Kept by the toolkit: NVIDIA Container Toolkit 1.18 and later ship C(nvidia-cdi-refresh.path) and
     C(nvidia-cdi-refresh.service), which write C(/var/run/cdi/nvidia.yaml) whenever the driver's modules change.
     That folder outranks C(/etc/cdi). Where the units are installed (O(use_refresh_units=auto)), the module enables
@@ -32,8 +32,8 @@ description:
     of the same kind that it finds at O(path) is removed: the dynamic one shadows it and it would go stale unseen.
     Other shadowed specs in C(/etc/cdi) are reported in RV(shadowed_specs)."
   - NVIDIA's legacy OCI hook for Podman (C(oci-nvidia-hook.json) in C(/usr/share/containers/oci/hooks.d) or
-    C(/etc/containers/oci/hooks.d)) is removed when O(remove_legacy_hook=true): with a CDI device as well, the GPU is
-    set up twice and the container fails to start.
+    C(/etc/containers/oci/hooks.d)) is removed when O(remove_legacy_hook=true), since with a CDI device as well the
+    GPU is set up twice and the container fails to start.
   - A host without a working NVIDIA driver fails with C(nvidia-ctk)'s own error and a hint.
 author: gpufleet maintainers (@gpufleet)
 options:
