@@ -93,17 +93,29 @@ def engines_summary_text(row):
 
 
 def engine_failures(row):
-    """[(engine, reason, hint)] of the host's failing engines, leaving out one that only repeats the host's reason
-    and hint (gpu_verify copies the first failure up to the host's verdict)."""
-    failures = []
+    """[(engine names, reason, hint or None)] of the host's failing engines, for the reader of the host's reason.
+
+    gpu_verify names the first failing engine's reason as the host's ("podman: <reason>") with its fix: that engine
+    is not listed again. Engines that failed alike (a host that stopped before verification fails every engine with
+    "not verified: the host stopped at <stage>") share one line, and a fix the host's already gives is not repeated.
+    """
+    grouped = []
     for name, result in host_engines(row):
         if engine_verdict(result) == "pass":
             continue
-        reason, hint = result.get("reason"), result.get("hint")
-        if reason == row.get("reason") and hint == row.get("hint"):
+        reason = result.get("reason")
+        reason = "failed" if reason in (None, "") else str(reason)
+        if row.get("reason") in (reason, "%s: %s" % (name, reason)):
             continue
-        failures.append((name, reason, hint))
-    return failures
+        hint = result.get("hint")
+        hint = None if hint in (None, "") or hint == row.get("hint") else str(hint)
+        for entry in grouped:
+            if entry[1:] == [reason, hint]:
+                entry[0].append(str(name))
+                break
+        else:
+            grouped.append([[str(name)], reason, hint])
+    return [(names, reason, hint) for names, reason, hint in grouped]
 
 
 def engines_totals_text(totals, rows):

@@ -191,8 +191,8 @@ def failure_text(row):
     text = row.get("reason") or ""
     if row.get("hint"):
         text = "%s Fix: %s" % (text, row["hint"])
-    for engine, reason, hint in engine_failures(row):
-        text += " %s: %s" % (engine, reason if reason not in (None, "") else "failed")
+    for engines, reason, hint in engine_failures(row):
+        text += " %s: %s" % (", ".join(engines), reason)
         if hint:
             text += " Fix: %s" % hint
     return text.strip()

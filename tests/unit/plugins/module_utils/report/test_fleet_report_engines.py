@@ -21,6 +21,10 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.report.fleet i
     render_markdown,
 )
 from ansible_collections.gpufleet.containers.plugins.module_utils.report.html import render_html
+from ansible_collections.gpufleet.containers.plugins.module_utils.verification.verdict import (
+    combine_engines,
+    failure_verdict,
+)
 
 IMAGE = "nvidia/cuda:12.4.1-base-ubuntu22.04"
 QUERY = ["nvidia-smi", "--query-gpu=index,name,memory.total,driver_version", "--format=csv,noheader,nounits"]
@@ -294,12 +298,75 @@ def test_html_lists_each_failing_engine_that_differs_from_the_hosts_reason():
     page = render_html(build_report({"gpu-m6": verdict}))
     assert_well_formed(page)
     assert (
-        '<div class="engine-failure" data-engine="containerd"><b>containerd:</b> <span class="engine-reason">'
+        '<div class="engine-failure" data-engines="containerd"><b>containerd:</b> <span class="engine-reason">'
         'containerd &lt;down&gt;</span> <b>Fix:</b> <span class="engine-hint">systemctl start containerd</span></div>'
         in page
     )
-    assert 'data-engine="podman"><b>podman:</b>' in page
+    assert 'data-engines="podman"><b>podman:</b>' in page
     assert '<td colspan="11">' in page  # the why-row spans the engines column too
+
+
+def engine_verdict_of(reason=None, hint=None, kind=None, gpu_count=8):
+    """One engine's verdict as build_verdict shapes it, for combine_engines."""
+    return {
+        "host": "gpu-m7",
+        "stage": "verify",
+        "verdict": "fail" if kind else "pass",
+        "cause": "container_runtime" if kind else None,
+        "reason": reason or "8 GPU(s) as expected",
+        "error_kind": kind,
+        "hint": hint,
+        "mismatches": [],
+        "expected": {"count": 8},
+        "found": dict(FOUND, gpu_count=gpu_count),
+        "gpus": [],
+        "architecture": "amd64",
+        "distribution": "Debian 13",
+        "docker_version": None,
+        "toolkit_version": "1.17.8-1",
+        "nvidia_smi": {"cmd": None if kind else ["nvidia-smi"], "rc": None, "stdout_tail": [], "stderr_tail": []},
+    }
+
+
+def test_a_host_verdict_combined_by_gpu_verify_names_the_failing_engine_once():
+    combined = combine_engines(
+        [
+            ("docker", engine_verdict_of(), "26.1.5+dfsg1", {}),
+            ("containerd", engine_verdict_of(), "1.7.24", {"cri_runtimes": ["nvidia", "runc"]}),
+            ("podman", engine_verdict_of(STALE_CDI, REGENERATE, "no_gpu_runtime", None), "5.4.2", {}),
+        ]
+    )
+    assert combined["reason"] == "podman: " + STALE_CDI  # what gpu_verify writes today
+    report = build_report({"gpu-m7": parse_verdict(json.dumps(combined))})
+    row = markdown_row(render_markdown(report), "gpu-m7")
+    assert row.startswith("| gpu-m7 | FAIL | docker: PASS · containerd: PASS · podman: FAIL |")
+    assert row.endswith("| podman: %s Fix: %s |" % (STALE_CDI, REGENERATE))
+    assert report["totals"]["by_engine"]["podman"] == {"pass": 0, "fail": 1}
+
+
+def test_a_host_that_stopped_before_verification_lists_its_engines_on_one_line():
+    stopped = failure_verdict(
+        "gpu-m8",
+        "Restart containerd",
+        {"msg": "containerd did not come back", "error_kind": "containerd_restart_failed", "hint": "read its log"},
+        {"count": 8},
+        IMAGE,
+        "arm64",
+        {"distribution": "Debian", "distribution_major_version": "13", "distribution_version": "13.1"},
+        engines=["docker", "containerd", "podman"],
+    )
+    report = build_report({"gpu-m8": parse_verdict(json.dumps(stopped))})
+    row = markdown_row(render_markdown(report), "gpu-m8")
+    assert row.startswith("| gpu-m8 | FAIL | docker: FAIL · containerd: FAIL · podman: FAIL | arm64 |")
+    assert row.endswith(
+        "| containerd did not come back Fix: read its log docker, containerd, podman: not verified: the host stopped "
+        "at Restart containerd |"
+    )
+    page = render_html(report)
+    assert_well_formed(page)
+    assert (
+        '<div class="engine-failure" data-engines="docker containerd podman"><b>docker, containerd, podman:</b>' in page
+    )
 
 
 @pytest.mark.parametrize(
