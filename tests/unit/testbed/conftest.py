@@ -38,6 +38,16 @@ def sim_root(tmp_path_factory):
     return root
 
 
+def install_sim(profile, root):
+    """Run the simulated GPU's installer for PROFILE into ROOT (again: a driver change); returns its stdout."""
+    return subprocess.run(
+        ["sh", os.path.join(TESTBED, "gpu_sim", "install.sh"), profile, root],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+
+
 @pytest.fixture
 def sim_env(sim_root):
     """Environment that points the simulator and the fakes at sim_root; select a profile with env['profile'](name)."""
@@ -47,6 +57,8 @@ def sim_env(sim_root):
         GPUFLEET_SIM_DATA=os.path.join(sim_root, "usr", "share", "gpufleet-sim"),
         GPUFLEET_SIM_PROFILE_FILE=profile_file,
         GPUFLEET_SIM_NVIDIA_SMI=os.path.join(sim_root, "usr", "bin", "nvidia-smi"),
+        GPUFLEET_SIM_DEV_DIR=os.path.join(sim_root, "dev"),
+        GPUFLEET_SIM_LIB_DIR=os.path.join(sim_root, "usr", "lib", "%s-linux-gnu" % os.uname().machine),
         LC_ALL="C",
     )
     yield env

@@ -229,18 +229,17 @@ class TestNvidiaCtk:
         assert result.stdout.startswith("NVIDIA Container Toolkit CLI version ")
         assert "gpufleet testbed fake" in result.stdout
 
-    def test_cdi_generate_from_the_simulated_gpus(self, sim_env, tmp_path):
-        select_profile(sim_env, "h100")
-        output = tmp_path / "nvidia.yaml"
-        assert run_ctk("cdi", "generate", "--output=%s" % output, env=sim_env).returncode == 0
-        text = output.read_text()
-        assert "kind: nvidia.com/gpu" in text and "SIMULATED GPU" in text
-        assert '- name: "GPU-5e7a0000-4100-4000-8000-000000000000"' in text
+    def test_runtime_configure_for_containerd_says_it_is_not_simulated_and_why(self, tmp_path):
+        result = run_ctk("runtime", "configure", "--runtime=containerd", "--config=%s" % (tmp_path / "c.toml"))
+        assert result.returncode == 1
+        assert "not simulated" in result.stderr and "containerd_config" in result.stderr
+        assert not (tmp_path / "c.toml").exists()
 
     def test_cdi_generate_without_driver_fails(self, sim_env, tmp_path):
         env = dict(sim_env, GPUFLEET_SIM_NVIDIA_SMI=str(tmp_path / "absent"))
         result = run_ctk("cdi", "generate", "--output=%s" % (tmp_path / "x.yaml"), env=env)
         assert result.returncode == 1 and "ERROR_LIBRARY_NOT_FOUND" in result.stderr
+        assert not (tmp_path / "x.yaml").exists()
 
 
 class TestNvidiaContainerCli:
