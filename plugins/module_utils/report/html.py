@@ -134,17 +134,17 @@ def _engines_cell(row):
     engines = host_engines(row)
     if not engines:
         return '<td class="muted">%s</td>' % esc(engines_cell_text(row))
+    # No per-item attributes: three engines on 500 hosts must keep the page under its size limit.
     items = "".join(
-        '<li class="%s" data-engine="%s">%s: %s</li>'
+        '<li class="%s">%s: %s</li>'
         % (
             "ok" if engine_verdict(result) == "pass" else "bad",
-            esc(name),
             esc(engine_label(name, result)),
             esc(engine_verdict(result).upper()),
         )
         for name, result in engines
     )
-    return '<td class="nw"><ul class="checks engines">%s</ul></td>' % items
+    return '<td class="nw"><ul class="checks">%s</ul></td>' % items
 
 
 def _engine_failures_html(row):

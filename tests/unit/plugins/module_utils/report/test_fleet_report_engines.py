@@ -239,28 +239,32 @@ def assert_well_formed(page):
 
 
 def engine_items(page):
-    """{(host, engine): text} of the engines column's items, as a reader sees them."""
+    """{(host, engine, class): text} of the engines column's items, as a reader sees them."""
 
     class Items(HTMLParser):
         def __init__(self):
             HTMLParser.__init__(self)
-            self.items, self.host, self.key = {}, None, None
+            self.items, self.host, self.key, self.column = {}, None, None, 0
 
         def handle_starttag(self, tag, attrs):
             attrs = dict(attrs)
             if tag == "tr" and "data-host" in attrs:
-                self.host = attrs["data-host"]
-            if tag == "li" and "data-engine" in attrs:
-                self.key = (self.host, attrs["data-engine"], attrs.get("class"))
-                self.items[self.key] = ""
+                self.host, self.column = attrs["data-host"], 0
+            if tag == "td":
+                self.column += 1
+            # The engines column is the third: host, verdict, engines.
+            if tag == "li" and attrs.get("class") in ("ok", "bad") and self.host and self.column == 3:
+                self.key = [self.host, attrs["class"], ""]
 
         def handle_endtag(self, tag):
-            if tag == "li":
+            if tag == "li" and self.key:
+                host, state, text = self.key
+                self.items[(host, text.split(" ")[0].rstrip(":"), state)] = text
                 self.key = None
 
         def handle_data(self, data):
             if self.key:
-                self.items[self.key] += data
+                self.key[2] += data
 
     items = Items()
     items.feed(page)
@@ -382,3 +386,15 @@ def test_engines_of_the_wrong_shape_make_the_verdict_unreadable_with_the_reason(
     with pytest.raises(VerdictUnreadable) as caught:
         parse_verdict(json.dumps(dict(MIXED_1, engines=engines)))
     assert str(caught.value) == words
+
+
+def test_a_500_host_fleet_with_three_engines_each_stays_under_400_kib():
+    verdicts = {}
+    for number in range(500):
+        name = "gpu-%03d.dc1.example.com" % number
+        failing = number % 40 == 3
+        engines = {"docker": DOCKER, "containerd": CONTAINERD, "podman": PODMAN_FAILING if failing else PODMAN}
+        verdicts[name] = host(name, engines, reason=("podman: " + STALE_CDI) if failing else None)
+    page = render_html(build_report(verdicts))
+    assert len(page.encode("utf-8")) < 400 * 1024
+    assert len([row for row in read(page).rows if row[0].startswith("host")]) == 500
