@@ -66,8 +66,8 @@ options:
         later), and writes O(path) otherwise.
       - V(true) requires the units and fails, naming the fix, on an older toolkit. V(false) always writes O(path);
         a dynamic spec that outranks it is then reported as a warning.
-    type: str
-    choices: [auto, "true", "false"]
+      - V(auto), or a boolean (YAML V(true) and V(false) and the strings Ansible reads as booleans).
+    type: raw
     default: auto
   remove_legacy_hook:
     description: Remove NVIDIA's legacy OCI hook files for Podman (the spec is in use, so both together fail).
@@ -121,7 +121,7 @@ EXAMPLES = r"""
   gpufleet.containers.nvidia_cdi:
     path: /etc/cdi/nvidia.json
     format: json
-    use_refresh_units: "false"
+    use_refresh_units: false
 
 - name: Remove the spec
   gpufleet.containers.nvidia_cdi:
@@ -193,6 +193,7 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.gpufleet.containers.plugins.module_utils.cdi.plan import (
     DYNAMIC_SPEC,
@@ -227,10 +228,21 @@ ARGUMENT_SPEC = dict(
     format=dict(type="str", choices=["yaml", "json"], default="yaml"),
     nvidia_ctk=dict(type="str", default="nvidia-ctk"),
     nvidia_smi=dict(type="str", default="nvidia-smi"),
-    use_refresh_units=dict(type="str", choices=["auto", "true", "false"], default="auto"),
+    use_refresh_units=dict(type="raw", default="auto"),
     remove_legacy_hook=dict(type="bool", default=False),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
+
+
+def refresh_choice(module):
+    """auto, true or false from what the user wrote (a YAML boolean as well as a string)."""
+    value = module.params["use_refresh_units"]
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return "true" if boolean(value, strict=True) else "false"
+    except TypeError:
+        module.fail_json(msg="use_refresh_units is %r; give auto, true or false" % (value,))
 
 
 def find_binary(module, name):
@@ -470,7 +482,7 @@ def run_module(module):
     driver, gpus = query_driver(module)
     shipped = shipped_refresh_units()
     try:
-        refresh = use_refresh_units(params["use_refresh_units"], shipped)
+        refresh = use_refresh_units(refresh_choice(module), shipped)
     except CdiPlanError as error:
         module.fail_json(msg=str(error))
     systemctl = module.get_bin_path("systemctl") if refresh else None
