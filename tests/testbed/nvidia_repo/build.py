@@ -59,6 +59,46 @@ def run(argv, **kwargs):
     return subprocess.run(argv, check=True, **kwargs)
 
 
+# Since 1.18 nvidia-container-toolkit-base keeps a CDI specification of the GPUs in /var/run/cdi/nvidia.yaml itself:
+# a oneshot service that runs `nvidia-ctk cdi generate` at boot, and a path unit that runs it again when the kernel's
+# module list changes (a driver install or upgrade), both enabled by the package. Shaped like NVIDIA's units, except
+# that the service has no ExecCondition on /lib/modules/%v/modules.dep naming nvidia.ko: test hosts have no module
+# tree, and the simulated driver is no kernel module.
+CDI_REFRESH_SERVICE = """[Unit]
+Description=Refresh NVIDIA CDI specification file
+ConditionPathExists=|/usr/bin/nvidia-smi
+ConditionPathExists=|/usr/sbin/nvidia-smi
+
+[Service]
+Type=oneshot
+EnvironmentFile=-/etc/nvidia-container-toolkit/nvidia-cdi-refresh.env
+ExecStart=/usr/bin/nvidia-ctk cdi generate --output=/var/run/cdi/nvidia.yaml
+
+[Install]
+WantedBy=multi-user.target
+"""
+CDI_REFRESH_PATH = """[Unit]
+Description=Trigger CDI refresh on NVIDIA driver install / uninstall events
+
+[Path]
+PathChanged=/lib/modules/%v/modules.dep
+PathChanged=/lib/modules/%v/modules.dep.bin
+
+[Install]
+WantedBy=multi-user.target
+"""
+CDI_REFRESH_POSTINST = """#!/bin/sh
+set -e
+# gpufleet testbed fake: enable and start the CDI refresh units, as the real package does.
+if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
+    systemctl daemon-reload || true
+    systemctl enable nvidia-cdi-refresh.path nvidia-cdi-refresh.service >/dev/null 2>&1 || true
+    systemctl start nvidia-cdi-refresh.path || true
+    systemctl start nvidia-cdi-refresh.service || true
+fi
+"""
+
+
 def inputs_digest(base_url):
     digest = hashlib.sha256(base_url.encode())
     for directory in (HERE, FAKE_TOOLKIT):
@@ -85,6 +125,19 @@ def package_specs(version):
     # Since 1.18 the toolkit wants its tools at exactly its own version; before, any newer tools would do.
     exact = int(version.split(".")[1]) >= 18
     tools_dependency = "libnvidia-container-tools (%s %s)" % ("=" if exact else ">=", version)
+    base_files = {
+        "usr/bin/nvidia-ctk": fake("nvidia-ctk"),
+        "usr/bin/nvidia-container-runtime": fake("nvidia-container-runtime"),
+        "etc/nvidia-container-runtime/config.toml": ("@config.toml", 0o644),
+    }
+    if exact:
+        base_files.update(
+            {
+                "lib/systemd/system/nvidia-cdi-refresh.service": (CDI_REFRESH_SERVICE, 0o644),
+                "lib/systemd/system/nvidia-cdi-refresh.path": (CDI_REFRESH_PATH, 0o644),
+                "DEBIAN/postinst": (CDI_REFRESH_POSTINST, 0o755),
+            }
+        )
     return [
         ("libnvidia-container1", {}, {"usr/share/doc/libnvidia-container1/FAKE": ("gpufleet testbed fake\n", 0o644)}),
         (
@@ -95,11 +148,7 @@ def package_specs(version):
         (
             "nvidia-container-toolkit-base",
             {"Breaks": "nvidia-container-toolkit (<= 1.10.0-1)", "Replaces": "nvidia-container-toolkit (<= 1.10.0-1)"},
-            {
-                "usr/bin/nvidia-ctk": fake("nvidia-ctk"),
-                "usr/bin/nvidia-container-runtime": fake("nvidia-container-runtime"),
-                "etc/nvidia-container-runtime/config.toml": ("@config.toml", 0o644),
-            },
+            base_files,
         ),
         (
             "nvidia-container-toolkit",

@@ -3,11 +3,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fixture NVIDIA repository: NVIDIA's layout, names and dependencies, a verifiable signature, a cache, a server."""
 
+import io
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import urllib.error
 import urllib.request
 
@@ -182,3 +185,18 @@ def test_server_serves_404s_and_stops(repo):
     assert subprocess.run(run + ["status", "--dir", repo], stdout=subprocess.PIPE, check=False).returncode == 3
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=2)
+
+
+@pytest.mark.parametrize(("version", "ships_units"), [("1.17.8-1", False), ("1.18.0-1", True)])
+def test_cdi_refresh_units_ship_from_1_18(repo, version, ships_units):
+    deb = os.path.join(repo, "stable", "deb", "amd64", "nvidia-container-toolkit-base_%s_amd64.deb" % version)
+    listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True, check=True).stdout
+    units = sorted(re.findall(r"lib/systemd/system/(nvidia-cdi-refresh\.\w+)", listing))
+    assert units == (["nvidia-cdi-refresh.path", "nvidia-cdi-refresh.service"] if ships_units else [])
+    if ships_units:
+        service = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(service)) as archive:
+            text = archive.extractfile("./lib/systemd/system/nvidia-cdi-refresh.service").read().decode()
+        assert "ExecStart=/usr/bin/nvidia-ctk cdi generate --output=/var/run/cdi/nvidia.yaml" in text
+        control = subprocess.run(["dpkg-deb", "-I", deb, "postinst"], capture_output=True, text=True, check=True)
+        assert "systemctl enable nvidia-cdi-refresh.path nvidia-cdi-refresh.service" in control.stdout
