@@ -106,7 +106,9 @@ def test_failure_messages_say_what_was_restored():
         "daemon.json was restored to its content from before this play and Docker is running again with it. "
         "Fix the settings named above and run again."
     )
-    assert "did not start with it either (Job failed)" in failure_message(DOCKER, said, ["/etc/docker/daemon.json"], False, "Job failed")
+    assert "did not start with it either (Job failed)" in failure_message(
+        DOCKER, said, ["/etc/docker/daemon.json"], False, "Job failed"
+    )
     assert "nothing restored" in failure_message(DOCKER, said, None, False)
 
 
@@ -140,7 +142,14 @@ class FakeHost:
         self.slept += seconds
 
 
-PREVIOUS = {"path": "/etc/docker/daemon.json", "exists": True, "content": "e30K", "mode": "0644", "owner": "root", "group": "root"}
+PREVIOUS = {
+    "path": "/etc/docker/daemon.json",
+    "exists": True,
+    "content": "e30K",
+    "mode": "0644",
+    "owner": "root",
+    "group": "root",
+}
 
 
 def test_a_good_restart_runs_exactly_these_commands():
@@ -261,6 +270,7 @@ def test_a_containerd_that_never_answers_says_which_command_did_not():
     host = FakeContainerdHost([0, 0], info_answers_after=None)
     dropin = {"path": "/etc/containerd/conf.d/99-nvidia.toml", "exists": False}
     outcome = restart_with_rollback(host, CONTAINERD, 2, [dropin])
-    assert "did not start with it either (ctr version did not answer): see journalctl -u containerd.service" in (
-        outcome["message"]
+    assert (
+        "did not start with it either (ctr version did not answer): see journalctl -u containerd.service"
+        in (outcome["message"])
     )
