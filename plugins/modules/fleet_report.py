@@ -26,7 +26,7 @@ description:
     and podman) adds an engines column with each engine's verdict in words, the failing engines' reasons and fixes
     beside the host's, and totals per engine. Verdicts without it render as before.
   - With O(scheduling_file), the scheduling audit's result (what C(gpufleet.containers.k8s_scheduling_audit)
-    returns, written by the scheduling audit playbook) is added: a table of workloads by node architecture with
+    returns, written by the scheduling audit playbook) is added, as a table of workloads by node architecture with
     each cell's verdict (ok, fail, blocked) and reason, then the findings with their fixes.
   - Without O(verdict_dir), only the scheduling audit is rendered, to C(scheduling.md) and C(scheduling.html) in
     O(dest_dir); no fleet report is written.
