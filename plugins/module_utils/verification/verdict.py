@@ -363,7 +363,8 @@ def engine_entry(verdict, version, detail):
         "hint": verdict["hint"],
         "error_kind": verdict["error_kind"],
         "version": version,
-        "gpu_count": verdict["found"]["gpu_count"],
+        # None where nvidia-smi gave no answer, rather than a count of 0 GPUs it never reported.
+        "gpu_count": verdict["found"]["gpu_count"] if verdict["gpus"] or not verdict["error_kind"] else None,
         "command": verdict["nvidia_smi"]["cmd"],
         "detail": detail,
     }
