@@ -59,7 +59,8 @@ options:
     type: path
     default: /usr/bin/nvidia-container-runtime
   default_runtime:
-    description: Make C(nvidia) the CRI plugin's default runtime (C(default_runtime_name)); pods then need no RuntimeClass.
+    description:
+      - Make C(nvidia) the CRI plugin's default runtime (C(default_runtime_name)); pods then need no RuntimeClass.
     type: bool
     default: false
   cdi:
@@ -152,7 +153,8 @@ runtimes:
   sample: [nvidia, runc]
 previous:
   description:
-    - Both files as they were before this task, for M(gpufleet.containers.engine_restart)'s O(gpufleet.containers.engine_restart#module:restore).
+    - Both files as they were before this task, for the O(gpufleet.containers.engine_restart#module:restore) option
+      of M(gpufleet.containers.engine_restart).
     - Each item has C(path), C(exists), and when it existed C(content) (base64), C(mode), C(owner) and C(group).
   returned: success
   type: list

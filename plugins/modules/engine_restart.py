@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: engine_restart
-short_description: Restart a container engine when what it reads at start changed, and roll back when it does not come back
+short_description: Restart a container engine when what it reads at start changed; roll back when it fails
 version_added: 0.3.0
 description:
   - Decides from the host's state whether a container engine's daemon (Docker, containerd) runs with what it would
@@ -97,7 +97,8 @@ options:
     description: The daemon's name in reasons and messages (C(dockerd), C(containerd)).
     type: str
   error_kind:
-    description: The C(error_kind) of a failed restart. Default C(docker_restart_failed) or C(containerd_restart_failed).
+    description:
+      - The C(error_kind) of a failed restart. Default C(docker_restart_failed) or C(containerd_restart_failed).
     type: str
   hint:
     description: What to do about a failed restart, in place of the engine's own hint.
@@ -177,7 +178,8 @@ daemon_said:
   returned: failure
   type: str
 error_kind:
-  description: C(docker_restart_failed), C(containerd_restart_failed) or O(error_kind), when the daemon did not come back.
+  description:
+    - C(docker_restart_failed), C(containerd_restart_failed) or O(error_kind), when the daemon did not come back.
   returned: failure
   type: str
 hint:

@@ -373,12 +373,12 @@ def check_candidate(dump, schema, options, version):
 def read_text(path):
     """A file's text, or None when it does not exist."""
     try:
-        with open(path, "r") as handle:
+        with open(path) as handle:
             return handle.read()
     except FileNotFoundError:
         return None
-    except UnicodeDecodeError:
-        raise ConfigError("%s is not UTF-8 text, so it is not TOML containerd could read" % path)
+    except UnicodeDecodeError as exc:
+        raise ConfigError("%s is not UTF-8 text, so it is not TOML containerd could read" % path) from exc
 
 
 def plan(run, options):

@@ -41,7 +41,7 @@ def loads(text, source="the text"):
     try:
         return _toml_reader.loads(text)
     except _toml_reader.TOMLDecodeError as exc:
-        raise TomlError("%s is not valid TOML: %s" % (source, exc))
+        raise TomlError("%s is not valid TOML: %s" % (source, exc)) from exc
 
 
 def quote_key(key):

@@ -11,9 +11,9 @@ hand (its header says from what), since no containerd 2.x runs here.
 """
 
 import os
-import tomllib
 
 import pytest
+import tomllib
 
 from ansible_collections.gpufleet.containers.plugins.module_utils.containerd.config import (
     CRI_PLUGIN,

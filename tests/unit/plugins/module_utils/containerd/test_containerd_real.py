@@ -9,9 +9,9 @@ import json
 import os
 import shutil
 import subprocess
-import tomllib
 
 import pytest
+import tomllib
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.gpufleet.containers.plugins.module_utils.containerd.config import ConfigError, plan
@@ -90,17 +90,16 @@ def test_the_module_writes_once_then_changes_nothing_and_later_user_edits_reach_
     second = run_main(containerd_config, args, capsys)
     assert second["changed_files"] == first["changed_files"]
     assert second["previous"][1] == {"path": options["dropin_path"], "exists": False}
-    assert (
-        base64.b64decode(second["previous"][0]["content"])
-        == open(os.path.join(FIXTURES, "debian12_stock.config.toml"), "rb").read()
-    )
+    with open(os.path.join(FIXTURES, "debian12_stock.config.toml"), "rb") as handle:
+        assert base64.b64decode(second["previous"][0]["content"]) == handle.read()
     assert run_main(containerd_config, args, capsys)["changed"] is False
     # A user's later edit of config.toml is carried into the drop-in, not shadowed by it.
     config = tmp_path / "config.toml"
     config.write_text(config.read_text().replace('bin_dir = "/usr/lib/cni"', 'bin_dir = "/opt/mine/cni"'))
     third = run_main(containerd_config, args, capsys)
     assert third["changed_files"] == [options["dropin_path"]]
-    assert 'bin_dir = "/opt/mine/cni"' in open(options["dropin_path"]).read()
+    with open(options["dropin_path"]) as handle:
+        assert 'bin_dir = "/opt/mine/cni"' in handle.read()
 
 
 def test_a_disabled_cri_plugin_is_reported_and_left_alone_unless_asked(tmp_path, capsys):
@@ -116,7 +115,8 @@ def test_a_disabled_cri_plugin_is_reported_and_left_alone_unless_asked(tmp_path,
 
 
 def test_a_broken_setting_is_refused_in_containerds_words_and_nothing_is_written(tmp_path, capsys):
-    text = open(os.path.join(FIXTURES, "users_settings.config.toml")).read()
+    with open(os.path.join(FIXTURES, "users_settings.config.toml")) as handle:
+        text = handle.read()
     text = text.replace('sandbox_image = "registry.example.internal/pause:3.9"', 'max_concurrent_downloads = "three"')
     options = setup(tmp_path, text=text)
     before = tree(tmp_path)
