@@ -18,6 +18,7 @@ ERROR_KINDS = (
     "no_devices", "no_gpu_runtime", "unknown_runtime", "cuda_requirement", "image_unavailable",
     "image_arch_mismatch", "gpu_lost", "gpu_access_blocked", "parse_error",
     "cdi_device_unresolved", "cdi_spec_stale", "runtime_binary_missing", "containerd_unavailable",
+    "device_cgroup_denied", "snapshotter_failed",
 )  # fmt: skip
 
 HINTS = {
@@ -64,6 +65,13 @@ HINTS = {
     "gpu_verify_containerd_runtime_binary at where it is.",
     "containerd_unavailable": "containerd does not answer on its socket: install and start it (role "
     "gpufleet.containers.containerd; `systemctl status containerd`, `journalctl -u containerd` for why it stopped).",
+    "device_cgroup_denied": "The runtime may not grant the GPUs' device nodes: the cgroup above it does not allow "
+    "NVIDIA's device majors (a host that is itself a container: start it with --device-cgroup-rule 'c 195:* rwm' "
+    "and the nvidia-uvm major), or Podman 5 with the systemd cgroup manager on cgroup v1 (set cgroup_manager = "
+    '"cgroupfs" in containers.conf).',
+    "snapshotter_failed": "containerd could not mount the image's root filesystem with its snapshotter: overlayfs "
+    "cannot sit on a root that is itself an overlay (a host that is a container). Use the native snapshotter there "
+    "(gpu_verify_containerd_snapshotter: native).",
     "parse_error": "The output is not a complete nvidia-smi output of the expected form; check the command and "
     "that the output was captured whole.",
 }
@@ -72,12 +80,17 @@ HINTS = {
 # corpus in tests/fixtures/nvidia_smi (each case names its own), and for the engines after Docker:
 # NVIDIA/nvidia-container-toolkit#146 (Podman, no spec), #63 (Podman before 4.1), #692 and #450 (crun, stale spec),
 # #885 (a device node the spec names is gone), NVIDIA/nvidia-docker#1190 and #1382 (runtime binary missing under
-# containerd), the real ctr 1.6.20 (`ctr: failed to dial ...` with containerd stopped).
+# containerd), the real ctr 1.6.20 (`ctr: failed to dial ...` with containerd stopped), and the real Podman 4.3/5.4,
+# crun and containerd 1.6/1.7 in this project's Debian test hosts (stale specs, device cgroups, nested overlayfs).
 PATTERNS = (
     ("containerd_unavailable", r"ctr: failed to dial|connect: connection refused.*containerd\.sock"),
     ("cdi_device_unresolved", r"unresolvable CDI devices|error gathering device information while adding custom "
                               r"device \"nvidia\.com/|stat nvidia\.com/gpu=\S*: no such file or directory"),
-    ("cdi_spec_stale", r"crun: cannot stat .*No such file or directory|failed to stat CDI host device"),
+    ("cdi_spec_stale", r"crun: cannot stat .*No such file or directory|crun: error stat'ing file .*No such file"
+                       r"|failed to stat CDI host device"),
+    ("device_cgroup_denied", r"devices\.allow.*Operation not permitted"),
+    ("snapshotter_failed", r"failed to mount rootfs component: invalid argument|ctr: failed to mount \S+: invalid "
+                           r"argument"),
     ("runtime_binary_missing", r"exec: \"?\S*nvidia-container-runtime\"?: executable file not found"
                                r"|runtime \"?\S+\"? binary not installed"),
     ("cuda_requirement", r"requirement error: unsatisfied condition"),

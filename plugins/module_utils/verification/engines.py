@@ -42,14 +42,23 @@ def cli(options, engine):
 
 
 def image_name(options, engine):
-    """The image as the engine names it: containerd and Podman store full names (docker.io/nvidia/cuda:TAG), and
-    Podman does not resolve short names without search registries; Docker takes the user's own spelling."""
+    """The image as the engine pulls it: containerd and Podman take full names (docker.io/nvidia/cuda:TAG; Podman
+    resolves no short name without search registries, which Debian's registries.conf has none of); Docker takes the
+    user's own spelling."""
     if engine == "docker":
         return options["image"]
     try:
         return parse_reference(options["image"]).name
     except InvalidReference:
         return options["image"]
+
+
+def podman_names(options):
+    """The names a loaded or pulled image may have in Podman, most likely first: `podman load` of a `docker save`
+    tarball names some tags localhost/REPO (measured with Podman 4.3), a pull names it docker.io/REPO; the user's
+    spelling, when short, finds the localhost/ one."""
+    full = image_name(options, "podman")
+    return list(dict.fromkeys([full, options["image"]]))
 
 
 def _ctr(options):
@@ -82,11 +91,17 @@ def probe_image(runner, options, engine):
         if listed["rc"] != 0:
             return listed
         if name in listed["stdout"].split():
-            return {"rc": 0, "stdout": "", "stderr": "", "msg": ""}
+            return {"rc": 0, "stdout": "", "stderr": "", "msg": "", "name": name}
         why = "%s is not in containerd's namespace %s" % (name, options["containerd_namespace"])
-        return {"rc": 1, "stdout": "", "stderr": why, "msg": ""}
+        return {"rc": 1, "stdout": "", "stderr": why, "msg": "", "name": name}
     inspect = [cli(options, engine), "image", "inspect", "--format", "{{.Architecture}}"]
-    return command(runner, inspect + (["--", name] if engine == "docker" else [name]))
+    if engine == "docker":
+        return dict(command(runner, inspect + ["--", name]), name=name)
+    for candidate in podman_names(options):
+        found = dict(command(runner, inspect + [candidate]), name=candidate)
+        if found["rc"] == 0:
+            break
+    return found
 
 
 def add_image(runner, options, engine, architecture):
@@ -116,10 +131,11 @@ def describe_addition(options, engine, check_mode):
     return ("would " if check_mode else "") + how
 
 
-def run_params(options, engine, expect, container_name):
-    """What nvidia_smi.run.run_and_judge needs to run nvidia-smi through this engine."""
+def run_params(options, engine, expect, container_name, image):
+    """What nvidia_smi.run.run_and_judge needs to run nvidia-smi through this engine, in image (as the engine named
+    it when probed)."""
     return {
-        "container_image": image_name(options, engine),
+        "container_image": image,
         "engine": engine,
         "gpus": options["gpus"],
         "runtime": (options["runtime"] or None) if engine == "docker" else None,

@@ -177,7 +177,9 @@ def verify_engine(runner, options, engine, check_mode, expect, host_facts):
     container_name = CONTAINER_PREFIX + options["run_id"] if engine == "containerd" else None
     smi = SKIPPED
     if blocker["error_kind"] is None:
-        smi = run_and_judge(runner, run_params(options, engine, expect, container_name))
+        present = image_before if image_before["rc"] == 0 else image_after
+        params = run_params(options, engine, expect, container_name, present.get("name", name))
+        smi = run_and_judge(runner, params)
         if engine == "containerd" and smi.get("rc") in TIMED_OUT:
             for argv in cleanup_argvs(options, container_name):
                 command(runner, argv)

@@ -47,6 +47,8 @@ CAUSE_OF_KIND = {
     "runtime_binary_missing": "container_runtime",
     "cdi_device_unresolved": "container_runtime",
     "cdi_spec_stale": "container_runtime",
+    "device_cgroup_denied": "container_runtime",
+    "snapshotter_failed": "container_runtime",
     "cri_runtime_missing": "container_runtime",
     "cri_plugin_failed": "container_runtime",
     "containerd_config_invalid": "container_runtime",

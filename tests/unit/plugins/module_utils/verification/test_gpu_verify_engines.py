@@ -44,13 +44,14 @@ class Host:
     """A host seen through its commands: which engines answer, which images they hold, what nvidia-smi says."""
 
     def __init__(self, images=("docker", "containerd", "podman"), missing=(), smi=None, dump=None, plugins=None,
-                 ctr_down=False):  # fmt: skip
+                 ctr_down=False, podman_name=FULL):  # fmt: skip
         self.images = set(images)
         self.missing = set(missing)
         self.smi = smi or {}
         self.dump = dump if dump is not None else (0, read("containerd_verify", "config_dump_nvidia_1.6.20.toml"), "")
         self.plugins = plugins or read("containerd_verify", "plugins_ls_cri_ok_derived.txt")
         self.ctr_down = ctr_down
+        self.podman_name = podman_name
         self.calls = []
 
     def get_bin_path(self, name):
@@ -82,7 +83,8 @@ class Host:
         if rest[:3] == ["images", "ls", "-q"]:
             return 0, (FULL + "\n") if engine in self.images else "sha256:0ddba11\n", ""
         if rest[:2] == ["image", "inspect"]:
-            return (0, "amd64\n", "") if engine in self.images else (125, "", "Error: no such image")
+            known = engine in self.images and (engine != "podman" or rest[-1] == self.podman_name)
+            return (0, "amd64\n", "") if known else (125, "", "Error: no such image")
         if rest[:1] in (["load"], ["pull"]) or rest[:2] in (["images", "import"], ["images", "pull"]):
             self.images.add(engine)
             return 0, "", ""
@@ -144,6 +146,7 @@ def test_podman_asks_for_the_gpus_as_cdi_devices():
     assert host.calls[2:] == [
         ["podman", "version", "--format", "{{.Client.Version}}"],
         ["podman", "image", "inspect", "--format", "{{.Architecture}}", FULL],
+        ["podman", "image", "inspect", "--format", "{{.Architecture}}", IMAGE],
         ["podman", "load", "--input", "/var/tmp/cuda.tar"],
         ["podman", "image", "inspect", "--format", "{{.Architecture}}", FULL],
         ["timeout", "--kill-after=5", "120", "podman", "run", "--rm", "--device", "nvidia.com/gpu=all",
@@ -151,6 +154,14 @@ def test_podman_asks_for_the_gpus_as_cdi_devices():
     ]  # fmt: skip
     line = outcome["verdict"]["engines"]["podman"]
     assert (line["verdict"], line["version"], line["detail"]) == ("pass", "4.3.1", {"device": "nvidia.com/gpu=all"})
+
+
+def test_podman_runs_the_image_under_the_name_it_found_it_by():
+    # `podman load` named the tag localhost/..., which the user's short spelling finds and the docker.io name does not.
+    host = Host(podman_name=IMAGE)
+    outcome = verify(host, dict(OPTIONS, engines=["podman"]), False, DEBIAN_12, "x86_64")
+    assert host.adding() == [] and host.calls[-1][-4:] == [IMAGE, "nvidia-smi", "-q", "-x"]
+    assert outcome["verdict"]["verdict"] == "pass" and outcome["verdict"]["image"] == FULL
 
 
 def test_docker_with_cdi_uses_devices_instead_of_gpus_and_names_them_one_by_one():
