@@ -115,7 +115,7 @@ def engine_failures(row):
                 break
         else:
             grouped.append([[str(name)], reason, hint])
-    return [(names, reason, hint) for names, reason, hint in grouped]
+    return [tuple(entry) for entry in grouped]
 
 
 def engines_totals_text(totals, rows):
