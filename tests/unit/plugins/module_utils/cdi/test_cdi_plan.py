@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from ansible_collections.gpufleet.containers.plugins.module_utils.cdi import spec as cdi_spec
 from ansible_collections.gpufleet.containers.plugins.module_utils.cdi.plan import (
     DYNAMIC_SPEC,
     LEGACY_HOOKS,
@@ -40,6 +41,14 @@ SPEC_575 = fixture("nvidia-ctk-1.17.8-driver-575.64.03.yaml")
 SPEC_535 = fixture("nvidia-ctk-1.13-driver-535.104.05.yaml")
 # The host's files: everything the 575 spec names is there.
 HOST_575 = set(spec_facts(load_spec(SPEC_575))["host_paths"])
+
+
+@pytest.fixture(autouse=True, params=["pyyaml", "without-pyyaml"])
+def yaml_reader(request, monkeypatch):
+    """Every decision twice: with PyYAML, and as on a target host without it (the subset reader)."""
+    if request.param == "without-pyyaml":
+        monkeypatch.setattr(cdi_spec, "_yaml", None)
+    return request.param
 
 
 def exists_on(files):
