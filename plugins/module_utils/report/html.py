@@ -296,7 +296,7 @@ def scheduling_section(result, heading_level=2):
             severity,
             severity.upper(),
             ", ".join(where),
-            esc(finding.get("problem")),
+            esc(scheduling_report.sentence(finding.get("problem"))),
         )
         if finding.get("fix"):
             item += ' <b>Fix:</b> <span class="fix">%s</span>' % esc(finding["fix"])

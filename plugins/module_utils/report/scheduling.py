@@ -207,16 +207,26 @@ def cell_text(verdict_word, reason):
 
 
 def finding_text(finding):
-    """'ERROR Deployment/ml/trainer, container trainer, image reg/x:1: <problem> Fix: <fix>'"""
+    """'ERROR Deployment/ml/trainer, container trainer, image reg/x:1: <problem>. Fix: <fix>'"""
     where = [str(finding.get("workload") or "-")]
     if finding.get("container"):
         where.append("container %s" % finding["container"])
     if finding.get("image"):
         where.append("image %s" % finding["image"])
-    text = "%s %s: %s" % (str(finding.get("severity") or "error").upper(), ", ".join(where), finding.get("problem"))
+    text = "%s %s: %s" % (
+        str(finding.get("severity") or "error").upper(),
+        ", ".join(where),
+        sentence(finding.get("problem")),
+    )
     if finding.get("fix"):
         text += " Fix: %s" % finding["fix"]
     return text
+
+
+def sentence(text):
+    """The audit's problems are phrases; a full stop keeps the fix after it from reading as part of them."""
+    text = "-" if text in (None, "") else str(text).rstrip()
+    return text if text.endswith((".", "!", "?", ":")) else text + "."
 
 
 def unreadable_text(entry):

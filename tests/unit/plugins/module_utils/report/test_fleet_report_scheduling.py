@@ -9,12 +9,16 @@ __metaclass__ = type
 
 import copy
 import json
+import os
 from html.parser import HTMLParser
 
 import pytest
 from test_fleet_report_engines import assert_well_formed
 from test_fleet_report_html import HOSTILE, PASSING_A100, read
 
+from ansible_collections.gpufleet.containers.plugins.module_utils.kubernetes.nodes import read_kubectl_nodes
+from ansible_collections.gpufleet.containers.plugins.module_utils.kubernetes.scheduling import audit, image_index
+from ansible_collections.gpufleet.containers.plugins.module_utils.kubernetes.workloads import read_workloads
 from ansible_collections.gpufleet.containers.plugins.module_utils.report import scheduling
 from ansible_collections.gpufleet.containers.plugins.module_utils.report.fleet import (
     build_report,
@@ -22,6 +26,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.report.fleet i
     render_markdown,
 )
 from ansible_collections.gpufleet.containers.plugins.module_utils.report.html import render_html, render_scheduling_page
+from ansible_collections.gpufleet.containers.plugins.module_utils.report.markdown import table_cell
 
 NO_ARM64_VARIANT = "can land on arm64 nodes (no selector, no taint keeps it off), image has no linux/arm64 variant"
 ARM_TAINT = "the taint arm=true:NoSchedule keeps it off arm64 nodes"
@@ -108,11 +113,11 @@ def test_markdown_table_of_workloads_by_node_architecture_then_findings_with_fix
     )
     findings = lines[lines.index("Findings, each with its fix:") + 1 :]
     assert findings == [
-        "- ERROR Deployment/ml/trainer, container trainer, image registry.example:5000/trainer:1.4: %s Fix: add a "
+        "- ERROR Deployment/ml/trainer, container trainer, image registry.example:5000/trainer:1.4: %s. Fix: add a "
         "nodeSelector for amd64 or publish an arm64 variant" % NO_ARM64_VARIANT,
-        "- ERROR Job/ml/arm-batch: requests GPUs but no GPU node of its architecture Fix: add an arm64 GPU node or "
+        "- ERROR Job/ml/arm-batch: requests GPUs but no GPU node of its architecture. Fix: add an arm64 GPU node or "
         "drop the nvidia.com/gpu limit",
-        "- WARNING DaemonSet/kube-system/gpu-exporter: does not tolerate the arm taint: no exporter on arm64 nodes "
+        "- WARNING DaemonSet/kube-system/gpu-exporter: does not tolerate the arm taint: no exporter on arm64 nodes. "
         "Fix: add a toleration for arm=true:NoSchedule if it should run there",
     ]
 
@@ -287,3 +292,43 @@ def test_a_file_that_is_no_result_is_unreadable(data, words):
 
 def test_the_result_as_written_reads_back_unchanged():
     assert scheduling.parse_scheduling(json.dumps(RESULT).encode("utf-8")) == RESULT
+
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "fixtures", "kubernetes")
+
+
+def audited(folder):
+    """The real audit's result over the fixture cluster, as scheduling_audit.yml writes it (JSON) and reads back."""
+    nodes = read_kubectl_nodes(os.path.join(FIXTURES, "nodes.json"))
+    with open(os.path.join(FIXTURES, "image-platforms.json")) as handle:
+        images = image_index(json.load(handle))
+    workloads, errors = read_workloads([os.path.join(FIXTURES, folder)])
+    assert errors == []
+    return scheduling.parse_scheduling(json.dumps(audit(workloads, nodes, images), indent=2))
+
+
+def test_the_real_audit_of_the_fixture_cluster_renders_every_cell_and_finding():
+    result = audited("problems")
+    text = scheduling.render_markdown(result)
+    lines = text.splitlines()
+    assert "| workload | %s |" % " | ".join(result["node_architectures"]) in lines
+    for workload in result["workloads"]:
+        row = [line for line in lines if line.startswith("| %s |" % scheduling.workload_name(workload))]
+        assert len(row) == 1
+        for arch in result["node_architectures"]:
+            verdict, reason = scheduling.cell(workload, arch)
+            assert table_cell(scheduling.cell_text(verdict, reason)) in row[0]
+    assert {scheduling.CELL_WORDS[verdict] for verdict in ("ok", "fail", "blocked")} <= set(
+        word for line in lines for word in line.replace(":", " ").split()
+    )
+    assert sum(1 for line in lines if line.startswith("- ERROR ")) == result["summary"]["errors"]
+    assert sum(1 for line in lines if line.startswith("- WARNING ")) == result["summary"]["warnings"]
+    page = render_scheduling_page(result)
+    assert_well_formed(page)
+    assert len(cells_of(page)) == len(result["workloads"]) * len(result["node_architectures"])
+
+
+def test_the_real_audit_of_the_clean_set_says_pass():
+    text = scheduling.render_markdown(audited("clean"))
+    assert "Scheduling audit: PASS. 8 workload(s), 0 finding(s): 0 error(s), 0 warning(s)." in text
+    assert text.endswith("No findings.\n")
