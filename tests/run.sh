@@ -96,6 +96,7 @@ stage_molecule() {
   wanted="${GPUFLEET_SCENARIOS:-}"
   for entry in "${all_scenarios[@]}"; do
     [[ "$entry" == *arm64* ]] && testbed_args+=(--arch arm64)
+    [[ "$entry" == *debian13* ]] && testbed_args+=(--image trixie:amd64)
   done
   testbed_started=1
   if ! env_file="$(python3 tests/testbed/testbed.py up "${testbed_args[@]}")"; then

@@ -92,8 +92,11 @@ def effects(action, args, result):
         return ["file:" + str(args.get("dest") or args.get("path"))]
     if short == "nvidia_repo":
         return ["file:" + result[key]["path"] for key in ("keyring", "source") if result.get(key, {}).get("changed")]
-    if short in ("docker_restart", "systemd_service", "systemd", "service"):
-        return ["service:" + str(args.get("name") or args.get("service") or "docker.service")]
+    if short in ("docker_restart", "engine_restart", "systemd_service", "systemd", "service"):
+        engine_unit = str(args.get("engine") or "docker") + ".service"
+        return ["service:" + str(args.get("name") or args.get("service") or engine_unit)]
+    if short == "containerd_config":
+        return ["file:" + path for path in result.get("changed_files") or []]
     if short == "gpu_verify":
         return ["image:" + str(args.get("image"))]
     if short == "user":
