@@ -338,6 +338,7 @@ class FlagUse:
         self.index = index
         self.joined = joined
         self.items = items  # the value's comma-separated items, as written (empty ones dropped, as the kubelet does)
+        self.original = list(items)
 
 
 def find_flag(args, flag, line):
@@ -382,12 +383,20 @@ def _taint_key(item, line):
         ) from None
 
 
-def _rebuild(args, uses, flag):
-    """args with each use's items written back; a use left with no items is removed, flag and value."""
+def _rebuild(args, uses, flag, keep_empty=False):
+    """args with each changed use's items written back; a use we emptied is removed, flag and value.
+
+    A use whose items did not change stays exactly as written (an empty `--register-with-taints=` of the user's too).
+    """
     rebuilt = list(args)
     for use in sorted(uses, key=lambda use: use.index, reverse=True):
+        if use.items == use.original:
+            continue
         value = ",".join(use.items)
-        if not use.items:
+        if not use.items and keep_empty:
+            # An empty value cannot stand as an argument of its own (systemd drops it): it joins the flag.
+            rebuilt[use.index : use.index + (1 if use.joined else 2)] = ["%s=" % flag]
+        elif not use.items:
             del rebuilt[use.index : use.index + (1 if use.joined else 2)]
         elif use.joined:
             rebuilt[use.index] = "%s=%s" % (flag, value)
@@ -458,7 +467,8 @@ def merge_taints(args, wanted, present, line, actions, warnings):
             actions.append("remove taint %s" % ",".join(theirs))
     if uses:
         uses[-1].items = items
-        return _rebuild(args, uses[-1:], TAINTS_FLAG)
+        # Emptied, the last flag still has to stand: without it an earlier one, ignored until now, would count.
+        return _rebuild(args, uses[-1:], TAINTS_FLAG, keep_empty=len(uses) > 1)
     if items:
         return args + ["%s=%s" % (TAINTS_FLAG, ",".join(items))]
     return list(args)

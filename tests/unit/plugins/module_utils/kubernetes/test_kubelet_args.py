@@ -13,6 +13,7 @@ import re
 import pytest
 
 from ansible_collections.gpufleet.containers.plugins.module_utils.kubernetes.kubelet_args import (
+    TAINT_EFFECTS,
     KubeletArgsError,
     kubelet_refuses_label,
     parse_environment_file,
@@ -227,6 +228,15 @@ class TestMerge:
         ]
         assert "only the last one (x=1:NoSchedule)" in result["warnings"][0]
 
+    def test_emptied_last_taint_flag_stays_so_an_earlier_one_does_not_count(self):
+        text = "KUBELET_EXTRA_ARGS=--register-with-taints=old=1:NoSchedule --register-with-taints arm=true:NoSchedule\n"
+        result = plan(text, taints=["arm"], state="absent")
+        assert result["args"] == ["--register-with-taints=old=1:NoSchedule", "--register-with-taints="]
+
+    def test_users_empty_flags_are_left_as_they_are(self):
+        text = "KUBELET_EXTRA_ARGS=--node-labels= --register-with-taints=\n"
+        assert not plan(text)["changed"]
+
     def test_same_taints_in_another_order_is_no_change(self):
         text = "KUBELET_EXTRA_ARGS=--register-with-taints=gpu:NoExecute,x=1:NoSchedule,gpu:NoSchedule\n"
         result = plan(text, taints=["gpu:NoSchedule", "gpu:NoExecute"])
@@ -308,3 +318,70 @@ class TestRefusals:
     def test_label_values_from_yaml_types(self):
         result = plan_update(PACKAGE_DEFAULT, labels={"a": True, "b": 3, "c": None})
         assert result["args"] == ["--node-labels=a=true,b=3,c="]
+
+
+hypothesis = pytest.importorskip("hypothesis")
+strategies = hypothesis.strategies
+KEYS = strategies.sampled_from(["team", "zone", "rack", "example.com/pool"])
+VALUES = strategies.sampled_from(["a", "b", "ml", "x-1"])
+
+
+def effective_labels(args):
+    """The labels the kubelet ends up with: every --node-labels in order, later pairs winning (MapStringString)."""
+    labels = {}
+    for index, arg in enumerate(args):
+        value = arg[len("--node-labels=") :] if arg.startswith("--node-labels=") else None
+        if arg == "--node-labels":
+            value = args[index + 1]
+        for item in (value or "").split(","):
+            if item:
+                key, _equals, label = item.partition("=")
+                labels[key] = label
+    return labels
+
+
+def effective_taints(args):
+    """The taints the kubelet registers with: the last --register-with-taints only (RegisterWithTaintsVar)."""
+    taints = []
+    for index, arg in enumerate(args):
+        if arg.startswith("--register-with-taints="):
+            taints = [t for t in arg.split("=", 1)[1].split(",") if t]
+        elif arg == "--register-with-taints":
+            taints = [t for t in args[index + 1].split(",") if t]
+    return taints
+
+
+@hypothesis.given(
+    users=strategies.lists(strategies.lists(strategies.tuples(KEYS, VALUES), max_size=3), max_size=3),
+    user_taints=strategies.lists(
+        strategies.lists(strategies.tuples(KEYS, strategies.sampled_from(TAINT_EFFECTS)), max_size=3), max_size=2
+    ),
+    ours=strategies.dictionaries(KEYS, VALUES, max_size=3),
+    our_taints=strategies.lists(
+        strategies.tuples(KEYS, strategies.sampled_from(TAINT_EFFECTS)), max_size=2, unique=True
+    ),
+    joined=strategies.booleans(),
+    state=strategies.sampled_from(["present", "absent"]),
+)
+def test_merge_changes_exactly_our_keys(users, user_taints, ours, our_taints, joined, state):
+    args = ["--max-pods=110"]
+    for pairs in users:
+        value = ",".join("%s=%s" % pair for pair in pairs)
+        args += ["--node-labels=" + value] if joined else ["--node-labels", value or "a=b"]
+    for taints in user_taints:
+        args.append("--register-with-taints=" + ",".join("%s=v:%s" % taint for taint in taints))
+    wanted_taints = ["%s=t:%s" % taint for taint in our_taints]
+    text = "# theirs\nKUBELET_EXTRA_ARGS='%s'\nOTHER=1\n" % " ".join(args)
+    result = plan(text, taints=wanted_taints, labels=ours, state=state)
+    before, after = args_in(text), result["args"]
+    expected_labels = {k: v for k, v in effective_labels(before).items() if k not in ours}
+    if state == "present":
+        expected_labels.update(ours)
+    assert effective_labels(after) == expected_labels
+    our_keys = {taint[0] for taint in our_taints}
+    kept = [t for t in effective_taints(before) if t.partition("=")[0] not in our_keys]
+    assert [t for t in effective_taints(after) if t.partition("=")[0] not in our_keys] == kept
+    ours_after = sorted(t for t in effective_taints(after) if t.partition("=")[0] in our_keys)
+    assert ours_after == (sorted(wanted_taints) if state == "present" else [])
+    assert after[0] == "--max-pods=110"
+    assert result["new_text"].startswith("# theirs\n") and result["new_text"].endswith("\nOTHER=1\n")
