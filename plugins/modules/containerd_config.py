@@ -75,6 +75,22 @@ options:
     description: Remove the CRI plugin from config.toml's C(disabled_plugins) when it is there.
     type: bool
     default: false
+  settings:
+    description:
+      - Your own containerd settings, as the TOML document would hold them, merged into the drop-in (like
+        C(docker_daemon_options) for daemon.json). Top-level keys such as C(debug), C(grpc), C(oom_score), and
+        plugin sections under C(plugins) keyed by the plugin's full name, e.g.
+        C({plugins: {io.containerd.grpc.v1.cri: {max_concurrent_downloads: 5}}}).
+      - A plugin section is merged into that plugin's whole section as containerd dumps it (for the CRI plugin, into
+        the section carrying the nvidia runtime), because containerd before 2.1 replaces a plugin's section with an
+        imported file's. Top-level keys are written as given; containerd merges those with config.toml's field by
+        field, but cannot set a value config.toml gives to zero, false or empty from an imported file.
+      - Refused before anything is written when a setting contradicts the module's own options (the nvidia runtime's
+        C(BinaryName) or C(runtime_type), C(default_runtime_name) against O(default_runtime), C(enable_cdi) or
+        C(cdi_spec_dirs) against O(cdi), disabling the CRI plugin), names C(version) or C(imports), or does not show
+        in containerd's dump of the candidate (a key containerd does not know, a zero value it ignores).
+    type: dict
+    default: {}
   containerd_bin:
     description: The containerd binary, for its version and its C(config dump).
     type: str
@@ -110,6 +126,18 @@ EXAMPLES = r"""
     engine: containerd
     watch: [/etc/containerd/config.toml, /etc/containerd/conf.d/99-nvidia.toml, /usr/bin/nvidia-container-runtime]
     restore: "{{ containerd_config.previous }}"
+
+- name: The nvidia runtime and the user's own settings in one drop-in
+  gpufleet.containers.containerd_config:
+    settings:
+      oom_score: -999
+      debug:
+        level: debug
+      plugins:
+        io.containerd.grpc.v1.cri:
+          max_concurrent_downloads: 5
+          containerd:
+            snapshotter: native
 
 - name: Docker's containerd.io with the CRI plugin switched on, nvidia as the default runtime, and CDI
   gpufleet.containers.containerd_config:
@@ -151,6 +179,15 @@ runtimes:
   type: list
   elements: str
   sample: [nvidia, runc]
+expect_plugins:
+  description:
+    - The plugins C(ctr plugins ls) must list as C(ok) once containerd runs this configuration, for
+      O(gpufleet.containers.engine_restart#module:expect_plugins); empty when the CRI plugin stays disabled.
+    - C(io.containerd.grpc.v1.cri) on containerd 1.x; on 2.x also every plugin of type C(io.containerd.cri.v1).
+  returned: success
+  type: list
+  elements: str
+  sample: [io.containerd.grpc.v1.cri]
 previous:
   description:
     - Both files as they were before this task, for the O(gpufleet.containers.engine_restart#module:restore) option
@@ -228,6 +265,7 @@ def build_module():
             "cdi": {"type": "bool", "default": False},
             "cdi_spec_dirs": {"type": "list", "elements": "path"},
             "enable_cri": {"type": "bool", "default": False},
+            "settings": {"type": "dict", "default": {}},
             "containerd_bin": {"type": "str", "default": "containerd"},
         },
         supports_check_mode=True,
@@ -269,6 +307,7 @@ def main():
         "containerd_version": wanted["version"],
         "cri_disabled": wanted["cri_disabled"],
         "runtimes": wanted["runtimes"],
+        "expect_plugins": wanted["expect_plugins"],
         "previous": [file_state(item["path"]) for item in files],
         "dropin_path": wanted["dropin"]["path"],
     }

@@ -19,6 +19,12 @@ Plain Python (no Ansible import). The decisions, and why:
   drop-in (in the place the real one sorts to) must give a dump that shows the nvidia runtime as wanted.
 - config.toml is edited as text, and only where needed (the `imports` array, a `version` line, the CRI entry of
   `disabled_plugins`), so users' comments and layout stay.
+- Users' own settings (`settings`) go into the same drop-in, merged the way containerd before 2.1 merges an imported
+  file (measured with 1.6.20's `config dump`): a plugin section replaces config.toml's by key, so each plugin section
+  named in the settings is carried whole, taken from the dump and the settings merged into it (the CRI one into the
+  computed section); top-level sections (`debug`, `grpc`, `oom_score`...) are merged field by field, so only the
+  settings are written there; but an imported zero value (0, false, "") does not override config.toml's, and
+  containerd drops keys it does not know, so every setting is looked for in the candidate's dump.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -45,6 +51,11 @@ CRI_DISABLING = ("cri", "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runti
 # URI "cri" expect io.containerd.x.vx").
 V1_PLUGIN_URIS = {"cri": "io.containerd.grpc.v1.cri"}
 DEFAULT_CDI_SPEC_DIRS = ["/etc/cdi", "/var/run/cdi"]
+# The plugins `ctr plugins ls` must show as ok once containerd runs with its CRI plugin: in 2.x CRI is split into
+# io.containerd.cri.v1 plugins (images, runtime) under the io.containerd.grpc.v1 cri service.
+CRI_PLUGINS_LOADED = {2: ["io.containerd.grpc.v1.cri"], 3: ["io.containerd.cri.v1", "io.containerd.grpc.v1.cri"]}
+# Top-level keys this module writes itself: settings may not carry them.
+MANAGED_TOP_LEVEL = ("version", "imports")
 HEADER = (
     "Written by gpufleet.containers.containerd_config (Ansible); the next run rewrites it, so change settings in\n"
     "config.toml or its other imports instead. It registers NVIDIA's runtime `nvidia` with the CRI plugin and\n"
@@ -348,6 +359,29 @@ def wanted_cri_section(section, schema, options):
     return wanted, warnings
 
 
+def dropin_document(base_dump, schema, wanted_cri, settings):
+    """The drop-in as a document: our CRI section with the settings merged in, the other plugin sections the
+    settings name carried whole (containerd replaces a plugin's section by an imported one's), and the settings'
+    top-level keys as they are (containerd merges those field by field). None when there is nothing to write."""
+    plugin_settings = settings.get("plugins") or {}
+    top_level = {key: value for key, value in settings.items() if key != "plugins"}
+    plugins = {}
+    dumped = base_dump.get("plugins") or {}
+    cri_name = CRI_PLUGIN[schema]
+    if wanted_cri is not None or cri_name in plugin_settings:
+        base = wanted_cri if wanted_cri is not None else dumped.get(cri_name) or {}
+        plugins[cri_name] = deep_merge(base, plugin_settings.get(cri_name) or {})
+    for name, section in plugin_settings.items():
+        if name != cri_name:
+            plugins[name] = deep_merge(dumped.get(name) or {}, section)
+    if not plugins and not top_level:
+        return None
+    document = dict(top_level, version=schema)
+    if plugins:
+        document["plugins"] = plugins
+    return document
+
+
 def check_candidate(dump, schema, options, version):
     """What the candidate's dump lacks of what was asked; containerd drops settings it does not know."""
     section = cri_section(dump, schema) or {}
@@ -360,7 +394,16 @@ def check_candidate(dump, schema, options, version):
                 "the nvidia runtime is %s" % ("missing" if runtime is None else "using %r" % binary)
                 + " (another file imported after the drop-in may replace the CRI section)"
             )
-    if options["default_runtime"] and (section.get("containerd") or {}).get("default_runtime_name") != "nvidia":
+    default_name = (section.get("containerd") or {}).get("default_runtime_name")
+    runtimes = (section.get("containerd") or {}).get("runtimes") or {}
+    if section and default_name and default_name not in runtimes:
+        # containerd starts, but the CRI plugin does not load: "no corresponding runtime configured in
+        # `containerd.runtimes` for `containerd` `default_runtime_name`".
+        problems.append(
+            "the CRI plugin's default_runtime_name %r names none of its runtimes (%s), so containerd would start "
+            "without its CRI plugin" % (default_name, ", ".join(sorted(runtimes)) or "none")
+        )
+    if options["default_runtime"] and default_name != "nvidia":
         problems.append("the default runtime is not nvidia")
     if options["cdi"] and section.get("enable_cdi") is not True:
         problems.append(
@@ -368,6 +411,142 @@ def check_candidate(dump, schema, options, version):
             % version
         )
     return problems
+
+
+# --- users' own settings ---------------------------------------------------------------------------------------------
+
+
+def deep_merge(base, overrides):
+    """base with overrides merged in: tables key by key, every other value (arrays too) replaced."""
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def leaves(document, path=()):
+    """(path tuple, value) of every value in a nested dict that is not itself a table."""
+    for key, value in document.items():
+        if isinstance(value, dict) and value:
+            yield from leaves(value, path + (key,))
+        else:
+            yield path + (key,), value
+
+
+def dotted(path):
+    return ".".join('"%s"' % part if "." in part else part for part in path)
+
+
+MISSING = object()
+
+
+def value_at(document, path):
+    """The value at path in a nested dict, or the MISSING marker."""
+    for key in path:
+        if not isinstance(document, dict) or key not in document:
+            return MISSING
+        document = document[key]
+    return document
+
+
+def check_settings(settings, schema, options):
+    """Refuse settings this module cannot write or that contradict what it manages, naming both; nothing is read or
+    written yet. Returns nothing; raises ConfigError."""
+    problems = []
+    for key in MANAGED_TOP_LEVEL:
+        if key in settings:
+            problems.append(
+                "settings set `%s`, which containerd_config writes itself (the drop-in's schema %d, config.toml's "
+                "imports)" % (key, schema)
+            )
+    plugins = settings.get("plugins", {})
+    if not isinstance(plugins, dict) or not all(isinstance(section, dict) for section in plugins.values()):
+        problems.append("settings' `plugins` must map plugin names to tables, e.g. {%s: {...}}" % CRI_PLUGIN[schema])
+        plugins = {}
+    wanted_any = options["nvidia_runtime"] or options["default_runtime"] or options["cdi"]
+    disabling = [name for name in settings.get("disabled_plugins") or [] if name in CRI_DISABLING]
+    if disabling and (wanted_any or options["enable_cri"]):
+        problems.append(
+            "settings' disabled_plugins %s switch off the CRI plugin that the nvidia runtime, default_runtime or "
+            "cdi registers with (and enable_cri enables)" % disabling
+        )
+    cri = plugins.get(CRI_PLUGIN[schema], {})
+    prefix = 'plugins."%s".containerd' % CRI_PLUGIN[schema]
+    containerd = cri.get("containerd") or {}
+    nvidia = (containerd.get("runtimes") or {}).get("nvidia") or {}
+    if options["nvidia_runtime"] and nvidia:
+        binary = (nvidia.get("options") or {}).get("BinaryName")
+        if binary is not None and binary != options["runtime_binary"]:
+            problems.append(
+                "settings' %s.runtimes.nvidia.options.BinaryName = %r contradicts runtime_binary %r "
+                "(containerd_runtime_binary in the role)" % (prefix, binary, options["runtime_binary"])
+            )
+        if nvidia.get("runtime_type") not in (None, RUNC_V2):
+            problems.append(
+                "settings' %s.runtimes.nvidia.runtime_type = %r contradicts the nvidia runtime this module registers "
+                "(%s)" % (prefix, nvidia["runtime_type"], RUNC_V2)
+            )
+    default_name = containerd.get("default_runtime_name")
+    if options["default_runtime"] and default_name not in (None, "nvidia"):
+        problems.append(
+            "settings' %s.default_runtime_name = %r contradicts default_runtime: true (containerd_default_runtime in "
+            "the role), which makes it nvidia" % (prefix, default_name)
+        )
+    if not options["default_runtime"] and default_name == "nvidia":
+        problems.append(
+            'settings\' %s.default_runtime_name = "nvidia" contradicts default_runtime: false '
+            "(containerd_default_runtime in the role); set that to true instead" % prefix
+        )
+    if options["cdi"] and cri.get("enable_cdi") is False:
+        problems.append(
+            'settings\' plugins."%s".enable_cdi = false contradicts cdi: true (containerd_cdi in the role)'
+            % CRI_PLUGIN[schema]
+        )
+    spec_dirs = cri.get("cdi_spec_dirs")
+    asked_dirs = list(options.get("cdi_spec_dirs") or [])
+    if options["cdi"] and asked_dirs and spec_dirs is not None and list(spec_dirs) != asked_dirs:
+        problems.append(
+            'settings\' plugins."%s".cdi_spec_dirs = %r contradicts cdi_spec_dirs %r'
+            % (CRI_PLUGIN[schema], spec_dirs, asked_dirs)
+        )
+    if problems:
+        raise ConfigError(
+            "; ".join(problems) + "; nothing was written",
+            hint="Drop the contradicting entries from settings (containerd_config_options in the role) and set the "
+            "module's own option instead, or the other way round.",
+        )
+
+
+def settings_missing_from(dump, settings):
+    """The settings containerd's dump of the candidate does not show as given, in words."""
+    missing = []
+    for path, value in leaves(settings):
+        found = value_at(dump, path)
+        if found is MISSING:
+            missing.append("%s is not in it (a key containerd does not know is dropped)" % dotted(path))
+        elif path[0] != "plugins" and isinstance(value, list) and isinstance(found, list):
+            # containerd appends an imported file's top-level arrays (disabled_plugins...) to config.toml's.
+            absent = [item for item in value if item not in found]
+            if absent:
+                missing.append("%s lacks %r" % (dotted(path), absent))
+        elif found != value and not (value == {} and isinstance(found, dict)):
+            zero = path[0] != "plugins" and not value and value is not None
+            missing.append(
+                "%s is %r, not %r%s"
+                % (
+                    dotted(path),
+                    found,
+                    value,
+                    " (a file containerd imports cannot set a top-level value to zero, false or empty: "
+                    "set it in config.toml)"
+                    if zero
+                    else "",
+                )
+            )
+    return missing
 
 
 def read_text(path):
@@ -385,9 +564,10 @@ def plan(run, options):
     """The wanted config.toml and drop-in, checked by containerd; nothing is written here.
 
     options: containerd_bin, config_path, dropin_path, nvidia_runtime, runtime_binary, default_runtime, cdi,
-    cdi_spec_dirs, enable_cri. run(argv) -> (rc, stdout, stderr).
+    cdi_spec_dirs, enable_cri, settings (users' own, merged into the drop-in). run(argv) -> (rc, stdout, stderr).
     Returns {version, schema, config: {path, before, after, edits}, dropin: {path, before, after}, cri_disabled,
-    cri_disabled_by, runtimes, warnings}; before/after are texts, None for a file that is (to be) absent.
+    cri_disabled_by, runtimes, expect_plugins, warnings}; before/after are texts, None for a file that is (to be)
+    absent; expect_plugins: what `ctr plugins ls` must show as ok once containerd runs it ([] without CRI).
     """
     rc, stdout, stderr = run([options["containerd_bin"], "--version"])
     if rc != 0:
@@ -397,12 +577,14 @@ def plan(run, options):
         )
     version = parse_version(stdout)
     schema = schema_for(version)
+    settings = options.get("settings") or {}
+    check_settings(settings, schema, options)
     config_path, dropin_path = options["config_path"], options["dropin_path"]
     config_before = read_text(config_path)
     dropin_before = read_text(dropin_path)
     warnings = []
     dropin_glob = os.path.join(os.path.dirname(dropin_path), "*.toml")
-    wanted_any = options["nvidia_runtime"] or options["default_runtime"] or options["cdi"]
+    wanted_any = bool(options["nvidia_runtime"] or options["default_runtime"] or options["cdi"] or settings)
 
     current = loads(config_before, source=config_path) if config_before is not None else {}
     disabled_on_disk = cri_disabled_by(current)
@@ -430,12 +612,15 @@ def plan(run, options):
         warnings.append(
             "containerd's CRI plugin is disabled (disabled_plugins = %s), so Kubernetes cannot use this containerd "
             "and the nvidia runtime cannot be registered with it; nothing was changed. Set enable_cri: true "
-            "(containerd_enable_cri in the role) to remove that entry." % disabled
+            "(containerd_enable_cri in the role) to remove that entry."
+            % disabled
+            + (" The settings given were not applied either." if settings else "")
         )
         result.update(
             config={"path": config_path, "before": config_before, "after": config_before, "edits": []},
             dropin={"path": dropin_path, "before": dropin_before, "after": dropin_before},
             runtimes=[],
+            expect_plugins=[],
         )
         return result
 
@@ -449,13 +634,17 @@ def plan(run, options):
     wanted, runtime_warnings = wanted_cri_section(section, schema, options)
     warnings.extend(runtime_warnings)
     dropin_after = None
-    if wanted is not None:
-        dropin_after = dumps({"version": schema, "plugins": {CRI_PLUGIN[schema]: wanted}}, header=HEADER)
+    document = dropin_document(base_dump, schema, wanted, settings)
+    if document is not None:
+        dropin_after = dumps(document, header=HEADER)
     # containerd reads the candidate as it would at start: config.toml as it will be, the drop-in in its place.
     final_dump = dump_config(
         run, options["containerd_bin"], config_after, config_path, dropin_path, candidate_text=dropin_after
     )
     problems = check_candidate(final_dump, schema, options, version)
+    missing = settings_missing_from(final_dump, settings)
+    if missing:
+        problems.append("its dump does not show these settings as given: " + "; ".join(missing))
     if problems:
         raise ConfigError(
             "containerd read the new configuration, but %s; nothing was written" % "; ".join(problems),
@@ -465,6 +654,7 @@ def plan(run, options):
         config={"path": config_path, "before": config_before, "after": config_after, "edits": edits},
         dropin={"path": dropin_path, "before": dropin_before, "after": dropin_after},
         runtimes=runtime_names(final_dump, schema),
+        expect_plugins=list(CRI_PLUGINS_LOADED[schema]),
     )
     return result
 

@@ -19,7 +19,9 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.containerd.con
     CRI_PLUGIN,
     ConfigError,
     check_candidate,
+    check_settings,
     cri_disabled_by,
+    dropin_document,
     dumps,
     expand_imports,
     find_top_level_array,
@@ -226,3 +228,42 @@ def test_find_top_level_array_ignores_keys_inside_tables():
     assert find_top_level_array(text, "imports") is None
     found = find_top_level_array("imports = [\"a]\", 'b'] # c\n", "imports")
     assert found[2] == ["a]", "b"]
+
+
+def test_settings_merge_into_the_cri_section_and_carry_other_plugin_sections_whole():
+    base = dump("debian12_stock.dump.1.6.20.toml")
+    section = base["plugins"][CRI_PLUGIN[2]]
+    wanted, _warnings = wanted_cri_section(section, 2, dict(OPTIONS, cdi_spec_dirs=None))
+    settings = {
+        "oom_score": -999,
+        "plugins": {
+            CRI_PLUGIN[2]: {"containerd": {"snapshotter": "native"}},
+            "io.containerd.gc.v1.scheduler": {"pause_threshold": 0.05},
+        },
+    }
+    document = dropin_document(base, 2, wanted, settings)
+    assert document["version"] == 2 and document["oom_score"] == -999
+    cri = document["plugins"][CRI_PLUGIN[2]]["containerd"]
+    assert cri["snapshotter"] == "native" and sorted(cri["runtimes"]) == ["nvidia", "runc"]
+    scheduler = document["plugins"]["io.containerd.gc.v1.scheduler"]
+    assert scheduler == dict(base["plugins"]["io.containerd.gc.v1.scheduler"], pause_threshold=0.05)
+    # Top-level sections are merged by containerd field by field: only the settings are written, no dumped ones.
+    assert "grpc" not in document and "debug" not in document
+    assert dropin_document(base, 2, None, {}) is None
+
+
+@pytest.mark.parametrize(
+    "cri, module_options, words",
+    [
+        ({"enable_cdi": False}, {"cdi": True}, "enable_cdi = false contradicts cdi: true"),
+        ({"cdi_spec_dirs": ["/etc/cdi"]}, {"cdi": True, "cdi_spec_dirs": ["/srv/cdi"]}, "contradicts cdi_spec_dirs"),
+        ({"containerd": {"runtimes": {"nvidia": {"runtime_type": "io.containerd.kata.v2"}}}}, {}, "runtime_type"),
+    ],
+)
+def test_cdi_and_runtime_type_settings_that_contradict_the_options_are_refused(cri, module_options, words):
+    options = dict(dict(OPTIONS, enable_cri=False, cdi_spec_dirs=None), **module_options)
+    with pytest.raises(ConfigError) as error:
+        check_settings({"plugins": {CRI_PLUGIN[2]: cri}}, 2, options)
+    assert words in error.value.message
+    # The same settings agree with a module asked for nothing of the kind.
+    check_settings({"plugins": {CRI_PLUGIN[2]: {"max_concurrent_downloads": 5}}}, 2, options)

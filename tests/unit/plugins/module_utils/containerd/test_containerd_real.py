@@ -177,3 +177,113 @@ def test_default_runtime_is_read_back_and_turning_everything_off_removes_the_dro
     assert dump["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["default_runtime_name"] == "nvidia"
     off = run_main(containerd_config, module_args(options, nvidia_runtime=False), capsys)
     assert off["changed_files"] == [options["dropin_path"]] and not os.path.exists(options["dropin_path"])
+
+
+# --- users' own settings (containerd_config_options in the role) ------------------------------------------------------
+
+SETTINGS = {
+    "oom_score": -999,
+    "debug": {"level": "debug"},
+    "grpc": {"max_recv_message_size": 33554432},
+    "plugins": {
+        "io.containerd.grpc.v1.cri": {"max_concurrent_downloads": 5, "containerd": {"snapshotter": "native"}},
+        "io.containerd.gc.v1.scheduler": {"pause_threshold": 0.05},
+    },
+}
+
+
+def test_settings_reach_containerds_dump_next_to_the_nvidia_runtime_and_config_tomls_own(tmp_path, capsys):
+    options = setup(tmp_path, "users_settings.config.toml")
+    config = tmp_path / "config.toml"
+    # config.toml's own top-level section: containerd merges an imported one field by field.
+    config.write_text(config.read_text().replace("version = 2\n", 'version = 2\n\n[debug]\n  format = "json"\n', 1))
+    args = module_args(options, settings=SETTINGS)
+    result = run_main(containerd_config, args, capsys)
+    assert result["changed"] and result["runtimes"] == ["nvidia", "runc"]
+    assert result["expect_plugins"] == ["io.containerd.grpc.v1.cri"]
+    dump = tomllib.loads(run([CONTAINERD, "--config", options["config_path"], "config", "dump"])[1])
+    cri = dump["plugins"]["io.containerd.grpc.v1.cri"]
+    assert cri["max_concurrent_downloads"] == 5 and cri["containerd"]["snapshotter"] == "native"
+    assert cri["containerd"]["runtimes"]["nvidia"]["options"] == {"SystemdCgroup": True, "BinaryName": NVIDIA}
+    # config.toml's CRI settings survive although the drop-in's CRI section replaces config.toml's.
+    assert cri["sandbox_image"] == "registry.example.internal/pause:3.9"
+    assert cri["registry"]["config_path"] == "/etc/containerd/certs.d"
+    # A plugin section the settings name is carried whole: the scheduler's other defaults are still there.
+    assert dump["plugins"]["io.containerd.gc.v1.scheduler"]["pause_threshold"] == 0.05
+    assert dump["plugins"]["io.containerd.gc.v1.scheduler"]["mutation_threshold"] == 100
+    assert dump["oom_score"] == -999 and dump["grpc"]["max_recv_message_size"] == 33554432
+    assert dump["debug"] == dict(dump["debug"], level="debug", format="json")
+    assert run_main(containerd_config, args, capsys)["changed"] is False
+
+
+@pytest.mark.parametrize(
+    "settings, module_options, words",
+    [
+        (
+            {
+                "plugins": {
+                    "io.containerd.grpc.v1.cri": {
+                        "containerd": {"runtimes": {"nvidia": {"options": {"BinaryName": "/opt/nvidia/runtime"}}}}
+                    }
+                }
+            },
+            {},
+            "BinaryName = '/opt/nvidia/runtime' contradicts runtime_binary '%s'" % NVIDIA,
+        ),
+        (
+            {"plugins": {"io.containerd.grpc.v1.cri": {"containerd": {"default_runtime_name": "runc"}}}},
+            {"default_runtime": True},
+            "default_runtime_name = 'runc' contradicts default_runtime: true",
+        ),
+        (
+            {"plugins": {"io.containerd.grpc.v1.cri": {"containerd": {"default_runtime_name": "nvidia"}}}},
+            {},
+            'default_runtime_name = "nvidia" contradicts default_runtime: false',
+        ),
+        ({"disabled_plugins": ["io.containerd.grpc.v1.cri"]}, {}, "switch off the CRI plugin"),
+        ({"imports": ["/etc/elsewhere/*.toml"]}, {}, "settings set `imports`"),
+    ],
+)
+def test_a_setting_that_contradicts_the_module_is_refused_naming_both(
+    tmp_path, capsys, settings, module_options, words
+):
+    options = setup(tmp_path, "debian12_stock.config.toml")
+    before = tree(tmp_path)
+    result = run_main(containerd_config, module_args(options, settings=settings, **module_options), capsys)
+    assert result["failed"] and words in result["msg"], result["msg"]
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        # containerd drops a key it does not know: the setting would silently do nothing.
+        ({"debug": {"levle": "debug"}}, "debug.levle is not in it"),
+        ({"plugins": {"io.containerd.grpc.v1.cri": {"max_concurent_downloads": 5}}}, "max_concurent_downloads"),
+        # An imported zero does not override config.toml's value (mergo's WithOverride skips zero values).
+        ({"oom_score": 0}, "oom_score is -500, not 0 (a file containerd imports cannot set a top-level value"),
+        # A default runtime that is not defined passes `config dump` but leaves containerd without CRI.
+        (
+            {"plugins": {"io.containerd.grpc.v1.cri": {"containerd": {"default_runtime_name": "crun"}}}},
+            "default_runtime_name 'crun' names none of its runtimes (nvidia, runc)",
+        ),
+    ],
+)
+def test_a_setting_containerd_would_not_apply_is_refused_before_anything_is_written(tmp_path, capsys, settings, words):
+    options = setup(tmp_path, "debian12_stock.config.toml")
+    config = tmp_path / "config.toml"
+    config.write_text(config.read_text().replace("version = 2\n", "version = 2\noom_score = -500\n", 1))
+    before = tree(tmp_path)
+    result = run_main(containerd_config, module_args(options, settings=settings), capsys)
+    assert result["failed"] and words in result["msg"], result["msg"]
+    assert tree(tmp_path) == before
+
+
+def test_settings_alone_write_a_dropin_without_the_nvidia_runtime(tmp_path, capsys):
+    options = setup(tmp_path, "debian12_stock.config.toml")
+    result = run_main(
+        containerd_config, module_args(options, nvidia_runtime=False, settings={"oom_score": -999}), capsys
+    )
+    assert result["changed"] and result["runtimes"] == ["runc"]
+    dropin = tomllib.loads((tmp_path / "conf.d" / "99-nvidia.toml").read_text())
+    assert dropin == {"version": 2, "oom_score": -999}
