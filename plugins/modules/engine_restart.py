@@ -20,9 +20,10 @@ description:
     service is not active.
   - Because the decision comes from the host and not from what the current run changed, a run that failed between
     writing a file and restarting is finished by the next run, and a host restarted by hand is left alone.
-  - After the restart it waits until the engine answers (C(docker info), C(ctr version)). When the daemon does not
-    come back, it writes back the files in O(restore) (and O(previous)) as the engine last started with them, removes
-    those that did not exist, starts the engine again, and fails with the daemon's own error from the journal. A
+  - After the restart it waits until the engine answers (C(docker info), C(ctr version)), and for containerd checks
+    that the plugins in O(expect_plugins) loaded. When the daemon does not come back, or comes back without them,
+    it writes back the files in O(restore) (and O(previous)) as the engine last started with them, removes those
+    that did not exist, starts the engine again, and fails with the daemon's own error from the journal. A
     playbook's C(rescue) records that failure like any other.
   - O(engine) chooses the defaults (unit, watched files, the command that tells the engine answers, wording and hint);
     each can be overridden. The defaults are Docker's, so that C(gpufleet.containers.docker_restart), which redirects
@@ -77,6 +78,21 @@ options:
         only for a change made after the package has started the daemon.
     type: bool
     default: false
+  expect_plugins:
+    description:
+      - containerd only. Plugins that must load: after a start (and after a rollback's start) C(ctr plugins ls) must
+        list each with status C(ok), or the restart failed and is rolled back like a refused start, with the
+        daemon's C(failed to load plugin) line from the journal in the message.
+      - containerd whose CRI plugin refuses its configuration runs on without it and answers C(ctr version), so
+        without this a Kubernetes node would be left without CRI. M(gpufleet.containers.containerd_config) returns
+        the list to give (RV(gpufleet.containers.containerd_config#module:expect_plugins)).
+      - Each item is a plugin's full name (type and ID, C(io.containerd.grpc.v1.cri)) or a plugin type
+        (C(io.containerd.cri.v1) on containerd 2.x: every plugin of that type, and at least one).
+      - The plugin list is read with O(ready_command) less its last word plus C(plugins ls) when O(ready_command)
+        ends in C(version), else with C(ctr plugins ls). Check mode and runs without a restart do not read it.
+    type: list
+    elements: str
+    default: []
   timeout:
     description: Seconds to wait for O(ready_command) to answer after a start.
     type: int
@@ -146,6 +162,8 @@ EXAMPLES = r"""
       - /etc/containerd/conf.d/99-nvidia.toml
       - /usr/bin/nvidia-container-runtime
     restore: "{{ containerd_config.previous }}"
+    # containerd runs on when only its CRI plugin fails: that counts as a failed restart too.
+    expect_plugins: "{{ containerd_config.expect_plugins }}"
 """
 
 RETURN = r"""
@@ -177,6 +195,12 @@ daemon_said:
   description: The daemon's own error lines from the journal, after a failed start.
   returned: failure
   type: str
+missing_plugins:
+  description: The plugins of O(expect_plugins) the daemon came back without, with their status, after a failed start.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["io.containerd.grpc.v1.cri (error)"]
 error_kind:
   description:
     - C(docker_restart_failed), C(containerd_restart_failed) or O(error_kind), when the daemon did not come back.
@@ -276,6 +300,7 @@ def build_module():
             "config_path": {"type": "path"},
             "previous": {"type": "dict"},
             "assume_changed": {"type": "bool", "default": False},
+            "expect_plugins": {"type": "list", "elements": "str", "default": []},
             "timeout": {"type": "int", "default": 60},
             "ready_command": {"type": "list", "elements": "str"},
             "docker_bin": {"type": "str"},
@@ -294,7 +319,12 @@ def profile_from(params):
     ready_command = params["ready_command"]
     if ready_command is None and params["docker_bin"]:
         ready_command = [params["docker_bin"]] + preset.ready_command[1:]
+    plugins_command = None
+    if preset.plugins_command and ready_command and ready_command[-1] == "version":
+        # The same client and address as the ready command (`ctr --address X version` -> `ctr --address X plugins ls`).
+        plugins_command = ready_command[:-1] + ["plugins", "ls"]
     return preset.but(
+        plugins_command=plugins_command,
         service=params["service"],
         watch=params["watch"],
         ready_command=ready_command,
@@ -335,6 +365,11 @@ def main():
         module.fail_json(msg="ready_command %r must start with a program, e.g. ctr version." % profile.ready_command)
     if params["timeout"] < 0:
         module.fail_json(msg="timeout is %d: give the seconds to wait, 0 or more." % params["timeout"])
+    if params["expect_plugins"] and not profile.plugins_command:
+        module.fail_json(
+            msg="expect_plugins is for containerd, whose `ctr plugins ls` lists its plugins; %s has no such list: "
+            "leave expect_plugins out for engine %s." % (profile.name, params["engine"])
+        )
     previous_files, problems = files_to_restore(params, profile)
     if problems:
         module.fail_json(
@@ -369,7 +404,7 @@ def main():
         module.fail_json(
             msg="%s does not exist on this host: install %s first." % (profile.service, profile.name), **result
         )
-    outcome = restart_with_rollback(host, profile, params["timeout"], previous_files)
+    outcome = restart_with_rollback(host, profile, params["timeout"], previous_files, params["expect_plugins"])
     result["commands"] += outcome["commands"]
     result["rolled_back"] = outcome["rolled_back"]
     result["restored"] = outcome["restored"]
@@ -382,6 +417,7 @@ def main():
         error_kind=profile.error_kind,
         hint=profile.hint,
         daemon_said=outcome["daemon_said"],
+        missing_plugins=outcome["missing_plugins"],
         **result,
     )
 

@@ -6,6 +6,9 @@
 containerd reads config.toml and the files it imports when it starts, and looks up runtime binaries when a container
 starts. It answers `ctr version` (a Server block) once it is up. A configuration it refuses ends the process with a
 line "containerd: failed to load TOML from ...: ..." or a level=fatal log line, which is what the journal shows.
+A CRI plugin that refuses its configuration does not end the process: containerd logs
+`level=warning msg="failed to load plugin io.containerd.grpc.v1.cri" error="invalid plugin config: ..."` and runs
+on, and `ctr plugins ls` lists the plugin with status `error` (1.6.20, measured); so the restart reads that list.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,4 +35,5 @@ CONTAINERD = EngineProfile(
     error_kind=DAEMON_ERROR_KIND,
     hint=HINT,
     watch=["/etc/containerd/config.toml", "/etc/containerd/conf.d/99-nvidia.toml"],
+    plugins_command=["ctr", "plugins", "ls"],
 )

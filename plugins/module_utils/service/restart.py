@@ -14,6 +14,11 @@ so predicts the same answer.
 
 The rollback writes back the files as the engine last started with them (the caller read them before changing
 anything; a file that did not exist is removed), starts the engine again, and reports the daemon's own words.
+
+An engine can come back without a plugin the caller needs: containerd whose CRI plugin refuses its configuration
+logs a warning and runs on without it, answering `ctr version` as usual. So where the caller names plugins that must
+load (expect_plugins), the engine's plugin list (`ctr plugins ls`) must show each as ok, or the restart counts as
+failed and is rolled back like a refused start, with the daemon's "failed to load plugin" line as its words.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,10 +36,12 @@ class EngineProfile:
     name: the engine in sentences ("Docker"); daemon: its process ("dockerd"); service: its default unit;
     ready_command: argv that exits 0 (printing the server's version) once the daemon answers; error_line: a compiled
     pattern for the journal lines that say why it stopped; error_kind: the result's error_kind on failure; hint: what
-    to do then; watch: the files it reads at start, by default.
+    to do then; watch: the files it reads at start, by default; plugins_command: argv that lists the daemon's
+    plugins and their status (`ctr plugins ls`), None where the engine has no such list.
     """
 
-    def __init__(self, name, daemon, service, ready_command, error_line, error_kind, hint, watch):
+    def __init__(self, name, daemon, service, ready_command, error_line, error_kind, hint, watch, plugins_command=None):
+        self.plugins_command = list(plugins_command) if plugins_command else None
         self.name = name
         self.daemon = daemon
         self.service = service
@@ -136,15 +143,53 @@ def server_version(stdout):
     return lines[0].strip() if lines else ""
 
 
+def parse_plugins_ls(text):
+    """`ctr plugins ls` (TYPE ID PLATFORMS STATUS columns) as a list of {type, id, platforms, status}."""
+    rows = []
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if len(fields) != 4 or fields[0] == "TYPE":
+            continue
+        rows.append({"type": fields[0], "id": fields[1], "platforms": fields[2], "status": fields[3]})
+    return rows
+
+
+def plugins_not_ok(rows, expected):
+    """The expected plugins that are not loaded, as "name (status)" in words; [] when all are ok.
+
+    An expected name is a plugin's full name (type.id, "io.containerd.grpc.v1.cri") or a plugin type
+    ("io.containerd.cri.v1": every plugin of that type, and at least one, must be ok)."""
+    problems = []
+    for name in expected:
+        matching = [row for row in rows if "%s.%s" % (row["type"], row["id"]) == name or row["type"] == name]
+        if not matching:
+            problems.append("%s (not listed)" % name)
+        for row in matching:
+            if row["status"] != "ok":
+                problems.append("%s.%s (%s)" % (row["type"], row["id"], row["status"]))
+    return problems
+
+
+def plugin_lines(journal_lines, names):
+    """The daemon's "failed to load plugin <name>" lines for the plugins named, most recent start only."""
+    found = []
+    for line in journal_lines:
+        line = line.strip()
+        if "failed to load plugin" in line and any(name in line for name in names) and line not in found:
+            found.append(line)
+    return " | ".join(found)
+
+
 def _file_names(paths):
     names = [path.rsplit("/", 1)[-1] for path in paths]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def failure_message(profile, said, restored, running_again, rollback_failure=None):
+def failure_message(profile, said, restored, running_again, rollback_failure=None, missing_plugins=None):
     """The one-line message a failed restart ends with; it reaches logs and the fleet report's reason.
 
     restored: the paths written back (or removed) as they were before the play, or None when none was given.
+    missing_plugins: the plugins it came back without (plugins_not_ok's words), when it did come back.
     """
     if not restored:
         outcome = "No earlier configuration was given to return to: nothing restored."
@@ -165,9 +210,13 @@ def failure_message(profile, said, restored, running_again, rollback_failure=Non
                 rollback_failure or "%s did not answer" % " ".join(profile.ready_command[:2]),
                 profile.service,
             )
+    if missing_plugins:
+        first = "%s started with the new configuration but without %s." % (profile.name, ", ".join(missing_plugins))
+    else:
+        first = "%s did not start with the new configuration." % profile.name
     return " ".join(
         [
-            "%s did not start with the new configuration. %s said:" % (profile.name, profile.daemon),
+            "%s %s said:" % (first, profile.daemon),
             said.rstrip(".") + ".",
             outcome,
             "Fix the settings named above and run again.",
@@ -204,30 +253,51 @@ def wait_until_answers(host, ready_command, timeout, interval=2):
         waited += interval
 
 
-def restart_with_rollback(host, profile, timeout, previous_files):
+def restart_with_rollback(host, profile, timeout, previous_files, expect_plugins=()):
     """Restart `profile.service`; on failure restore `previous_files` (a list), start again, and explain.
 
-    Returns a dict: ok, server_version, message, rolled_back, restored (paths), daemon_said, commands (in order).
+    expect_plugins: plugins (full names or types, see plugins_not_ok) the daemon must list as ok once it answers;
+    a daemon that answers without them failed too. Needs profile.plugins_command.
+    Returns a dict: ok, server_version, message, rolled_back, restored (paths), daemon_said, missing_plugins,
+    commands (in order).
     """
     unit = profile.service
     commands = []
+    expect_plugins = list(expect_plugins or [])
+    if expect_plugins and not profile.plugins_command:
+        raise ValueError("%s has no plugin list to check expect_plugins against" % profile.name)
 
     def run(argv):
         commands.append(argv)
         return host.run(argv)
 
+    def missing_plugins():
+        rc, stdout, stderr = run(profile.plugins_command)
+        if rc != 0:
+            return ["the plugin list (%s: %s)" % (" ".join(profile.plugins_command), (stderr or stdout).strip())]
+        return plugins_not_ok(parse_plugins_ls(stdout), expect_plugins)
+
+    def answers():
+        """(server version, plugins it lacks) once it answers; (None, []) when it never does."""
+        version = wait_until_answers(host, profile.ready_command, timeout)
+        return version, (missing_plugins() if version and expect_plugins else [])
+
     _rc, mark, _err = run(["journalctl", "--unit=" + unit, "--lines=0", "--show-cursor", "--quiet"])
     cursor = journal_cursor(mark)
     run(["systemctl", "daemon-reload"])
     rc, _out, restart_err = run(["systemctl", "restart", unit])
-    version = wait_until_answers(host, profile.ready_command, timeout) if rc == 0 else None
-    if version:
+    version, lacking = answers() if rc == 0 else (None, [])
+    if version and not lacking:
         return {"ok": True, "server_version": version, "rolled_back": False, "restored": [], "commands": commands}
 
     journal_argv = ["journalctl", "--unit=" + unit, "--no-pager", "--output=cat"]
     journal_argv.append("--after-cursor=" + cursor if cursor else "--lines=40")
     _rc, journal, _err = run(journal_argv)
-    said = daemon_said(journal.splitlines() or restart_err.splitlines(), profile.error_line)
+    said = ""
+    if lacking:
+        # It runs, so no fatal line: the warning naming the plugin is the daemon's reason.
+        said = plugin_lines(journal.splitlines(), expect_plugins)
+    said = said or daemon_said(journal.splitlines() or restart_err.splitlines(), profile.error_line)
     restored = []
     running_again = False
     rollback_failure = None
@@ -239,7 +309,10 @@ def restart_with_rollback(host, profile, timeout, previous_files):
         run(["systemctl", "reset-failed", unit])
         rc, _out, err = run(["systemctl", "restart", unit])
         if rc == 0:
-            running_again = wait_until_answers(host, profile.ready_command, timeout) is not None
+            again, still_lacking = answers()
+            running_again = again is not None and not still_lacking
+            if again is not None and still_lacking:
+                rollback_failure = "it came back without %s" % ", ".join(still_lacking)
         else:
             rollback_failure = (err.strip().splitlines() or ["systemd gave no reason"])[0]
     return {
@@ -248,6 +321,7 @@ def restart_with_rollback(host, profile, timeout, previous_files):
         "rolled_back": bool(restored),
         "restored": restored,
         "daemon_said": said,
-        "message": failure_message(profile, said, restored or None, running_again, rollback_failure),
+        "missing_plugins": lacking,
+        "message": failure_message(profile, said, restored or None, running_again, rollback_failure, lacking),
         "commands": commands,
     }

@@ -187,3 +187,91 @@ def test_the_docker_restart_name_redirects_here():
     with open(os.path.join(os.path.dirname(engine_restart.__file__), "..", "..", "meta", "runtime.yml")) as handle:
         routing = yaml.safe_load(handle)["plugin_routing"]["modules"]
     assert routing["docker_restart"] == {"redirect": "gpufleet.containers.engine_restart"}
+
+
+# --- containerd's CRI plugin must load (expect_plugins) ---------------------------------------------------------------
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "module_utils", "containerd", "fixtures")
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+class ContainerdWithPlugins(Systemd):
+    """containerd that runs after every restart; `ctr plugins ls` answers from `lists` in turn (real 1.6.20 output)."""
+
+    def __init__(self, started_ago, lists):
+        Systemd.__init__(self, started_ago, restart_rcs=(0, 0))
+        self.lists = list(lists)
+
+    def run_command(self, argv, **kwargs):
+        if argv[-2:] == ["plugins", "ls"]:
+            self.calls.append(argv)
+            return 0, self.lists.pop(0), ""
+        if argv[0] == "journalctl" and "--show-cursor" not in argv:
+            self.calls.append(argv)
+            return 0, fixture("journal_cri_failed_1.6.20.txt"), ""
+        return Systemd.run_command(self, argv, **kwargs)
+
+
+def test_containerd_back_without_cri_is_rolled_back_with_the_plugins_warning(tmp_path, monkeypatch, capsys):
+    dropin = tmp_path / "99-nvidia.toml"
+    dropin.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  stream_idle_timeout = "bogus"\n')
+    systemd = ContainerdWithPlugins(
+        3600, [fixture("ctr_plugins_ls_cri_error_1.6.20.txt"), fixture("ctr_plugins_ls_cri_ok_1.6.20.txt")]
+    )
+    systemd.install(monkeypatch)
+    args = {
+        "engine": "containerd",
+        "watch": [str(dropin)],
+        "restore": [{"path": str(dropin), "exists": False}],
+        "expect_plugins": ["io.containerd.grpc.v1.cri"],
+    }
+    result = run_main(engine_restart, args, capsys)
+    assert result["failed"] and result["rolled_back"] and not dropin.exists()
+    assert result["missing_plugins"] == ["io.containerd.grpc.v1.cri (error)"]
+    assert result["error_kind"] == "containerd_restart_failed"
+    assert (
+        'failed to load plugin io.containerd.grpc.v1.cri" error="invalid plugin config: invalid stream'
+        in (result["msg"])
+    )
+    assert "containerd is running again with it" in result["msg"]
+    assert systemd.calls.count(["ctr", "plugins", "ls"]) == 2
+
+
+def test_check_mode_and_no_restart_never_list_plugins(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text("version = 2\n")
+    args = {"engine": "containerd", "watch": [str(config)], "expect_plugins": ["io.containerd.grpc.v1.cri"]}
+    systemd = ContainerdWithPlugins(3600, [])
+    systemd.install(monkeypatch)
+    assert run_main(engine_restart, dict(args, _ansible_check_mode=True), capsys)["restarted"]
+    systemd = ContainerdWithPlugins(0, [])  # started just now: nothing changed since
+    systemd.install(monkeypatch)
+    assert run_main(engine_restart, args, capsys)["restarted"] is False
+    assert systemd.mutating() == []
+
+
+def test_the_plugin_list_asks_the_same_socket_as_the_ready_command(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text("version = 2\n")
+    systemd = ContainerdWithPlugins(3600, [fixture("ctr_plugins_ls_cri_ok_1.6.20.txt")])
+    systemd.install(monkeypatch)
+    args = {
+        "engine": "containerd",
+        "watch": [str(config)],
+        "expect_plugins": ["io.containerd.grpc.v1.cri"],
+        "ready_command": ["ctr", "--address", "/run/k8s/containerd.sock", "version"],
+    }
+    assert run_main(engine_restart, args, capsys)["server_version"] == "1.6.20~ds1"
+    assert systemd.calls[-1] == ["ctr", "--address", "/run/k8s/containerd.sock", "plugins", "ls"]
+
+
+def test_expect_plugins_for_docker_is_refused_before_anything_runs(monkeypatch, capsys):
+    systemd = Systemd(started_ago=0)
+    systemd.install(monkeypatch)
+    result = run_main(engine_restart, {"expect_plugins": ["io.containerd.grpc.v1.cri"]}, capsys)
+    assert result["failed"] and "expect_plugins is for containerd" in result["msg"]
+    assert systemd.calls == []

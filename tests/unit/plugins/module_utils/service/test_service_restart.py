@@ -14,7 +14,10 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.service.restar
     decide_restart,
     failure_message,
     journal_cursor,
+    parse_plugins_ls,
     parse_systemctl_show,
+    plugin_lines,
+    plugins_not_ok,
     restart_with_rollback,
     server_version,
 )
@@ -274,3 +277,101 @@ def test_a_containerd_that_never_answers_says_which_command_did_not():
         "did not start with it either (ctr version did not answer): see journalctl -u containerd.service"
         in (outcome["message"])
     )
+
+
+# `ctr --address <sock> plugins ls` against a containerd 1.6.20 started by hand (own root, state and socket), with a
+# valid configuration and with `stream_idle_timeout = "bogus"` under the CRI plugin, which `containerd config dump`
+# accepts; its log (as journalctl --output=cat shows containerd.service's) from the latter start.
+def _fixture(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+PLUGINS_OK = _fixture("ctr_plugins_ls_cri_ok_1.6.20.txt")
+PLUGINS_CRI_ERROR = _fixture("ctr_plugins_ls_cri_error_1.6.20.txt")
+CRI_FAILED_JOURNAL = _fixture("journal_cri_failed_1.6.20.txt")
+CRI = ["io.containerd.grpc.v1.cri"]
+CRI_SAID = (
+    'level=warning msg="failed to load plugin io.containerd.grpc.v1.cri" error="invalid plugin config: invalid '
+    'stream idle timeout: time: invalid duration \\"bogus\\""'
+)
+
+
+def test_ctrs_plugin_list_is_read_and_the_cri_plugins_status_named():
+    rows = parse_plugins_ls(PLUGINS_CRI_ERROR)
+    assert len(rows) == 38
+    assert {"type": "io.containerd.grpc.v1", "id": "cri", "platforms": "linux/amd64", "status": "error"} in rows
+    assert plugins_not_ok(rows, CRI) == ["io.containerd.grpc.v1.cri (error)"]
+    assert plugins_not_ok(parse_plugins_ls(PLUGINS_OK), CRI) == []
+    # A type names all its plugins (containerd 2.x splits CRI into io.containerd.cri.v1 images and runtime).
+    assert plugins_not_ok(rows, ["io.containerd.snapshotter.v1"]) == [
+        "io.containerd.snapshotter.v1.aufs (skip)",
+        "io.containerd.snapshotter.v1.btrfs (skip)",
+        "io.containerd.snapshotter.v1.devmapper (error)",
+        "io.containerd.snapshotter.v1.zfs (skip)",
+    ]
+    assert plugins_not_ok(rows, ["io.containerd.cri.v1"]) == ["io.containerd.cri.v1 (not listed)"]
+
+
+def test_the_cri_plugins_warning_is_picked_not_devmappers():
+    said = plugin_lines(CRI_FAILED_JOURNAL.splitlines(), CRI)
+    assert said.endswith(CRI_SAID) and "devmapper" not in said
+
+
+class FakeContainerdWithPlugins(FakeContainerdHost):
+    """containerd that answers `ctr version` every time and lists its plugins from `lists` in turn."""
+
+    def __init__(self, lists):
+        FakeContainerdHost.__init__(self, [0, 0], info_answers_after=0)
+        self.lists = list(lists)
+
+    def run(self, argv):
+        if argv[:3] == ["ctr", "plugins", "ls"]:
+            self.calls.append(argv)
+            return (0, self.lists.pop(0), "")
+        if argv[0] == "journalctl" and "--show-cursor" not in argv:
+            self.calls.append(argv)
+            return (0, CRI_FAILED_JOURNAL, "")
+        return FakeContainerdHost.run(self, argv)
+
+
+def test_a_containerd_back_without_its_cri_plugin_is_rolled_back_with_the_plugins_words():
+    config = {"path": "/etc/containerd/config.toml", "exists": True, "content": "dmVyc2lvbiA9IDIK"}
+    dropin = {"path": "/etc/containerd/conf.d/99-nvidia.toml", "exists": False}
+    host = FakeContainerdWithPlugins([PLUGINS_CRI_ERROR, PLUGINS_OK])
+    outcome = restart_with_rollback(host, CONTAINERD, 60, [config, dropin], expect_plugins=CRI)
+    assert not outcome["ok"] and outcome["rolled_back"] and host.restored == [config, dropin]
+    assert outcome["missing_plugins"] == ["io.containerd.grpc.v1.cri (error)"]
+    assert outcome["message"].startswith(
+        "containerd started with the new configuration but without io.containerd.grpc.v1.cri (error). containerd "
+        "said: time="
+    )
+    assert CRI_SAID in outcome["message"]
+    assert "containerd is running again with them" in outcome["message"]
+    assert host.calls[-4:] == [
+        ["systemctl", "reset-failed", "containerd.service"],
+        ["systemctl", "restart", "containerd.service"],
+        ["ctr", "version"],
+        ["ctr", "plugins", "ls"],
+    ]
+
+
+def test_a_rollback_that_also_lacks_the_plugin_says_so():
+    dropin = {"path": "/etc/containerd/conf.d/99-nvidia.toml", "exists": False}
+    host = FakeContainerdWithPlugins([PLUGINS_CRI_ERROR, PLUGINS_CRI_ERROR])
+    outcome = restart_with_rollback(host, CONTAINERD, 60, [dropin], expect_plugins=CRI)
+    assert (
+        "did not start with it either (it came back without io.containerd.grpc.v1.cri (error))" in (outcome["message"])
+    )
+
+
+def test_a_containerd_with_its_plugins_is_a_good_restart_and_docker_never_lists_plugins():
+    host = FakeContainerdWithPlugins([PLUGINS_OK])
+    outcome = restart_with_rollback(host, CONTAINERD, 60, [], expect_plugins=CRI)
+    assert outcome["ok"] and host.calls[-2:] == [["ctr", "version"], ["ctr", "plugins", "ls"]]
+    # Without expect_plugins containerd's restart reads no plugin list, as before.
+    host = FakeContainerdWithPlugins([])
+    assert restart_with_rollback(host, CONTAINERD, 60, [])["ok"]
+    assert ["ctr", "plugins", "ls"] not in host.calls
+    with pytest.raises(ValueError):
+        restart_with_rollback(FakeHost([0], info_answers_after=1), DOCKER, 60, [], expect_plugins=CRI)
