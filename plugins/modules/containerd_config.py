@@ -79,8 +79,8 @@ options:
     description:
       - Your own containerd settings, as the TOML document would hold them, merged into the drop-in (like
         C(docker_daemon_options) for daemon.json). Top-level keys such as C(debug), C(grpc), C(oom_score), and
-        plugin sections under C(plugins) keyed by the plugin's full name, e.g.
-        C({plugins: {io.containerd.grpc.v1.cri: {max_concurrent_downloads: 5}}}).
+        plugin sections under C(plugins) keyed by the plugin's full name, such as C(io.containerd.grpc.v1.cri) (see
+        the examples).
       - A plugin section is merged into that plugin's whole section as containerd dumps it (for the CRI plugin, into
         the section carrying the nvidia runtime), because containerd before 2.1 replaces a plugin's section with an
         imported file's. Top-level keys are written as given; containerd merges those with config.toml's field by

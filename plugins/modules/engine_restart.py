@@ -80,14 +80,14 @@ options:
     default: false
   expect_plugins:
     description:
-      - containerd only. Plugins that must load: after a start (and after a rollback's start) C(ctr plugins ls) must
+      - containerd only. Plugins that must load; after a start (and after a rollback's start) C(ctr plugins ls) must
         list each with status C(ok), or the restart failed and is rolled back like a refused start, with the
         daemon's C(failed to load plugin) line from the journal in the message.
       - containerd whose CRI plugin refuses its configuration runs on without it and answers C(ctr version), so
         without this a Kubernetes node would be left without CRI. M(gpufleet.containers.containerd_config) returns
         the list to give (RV(gpufleet.containers.containerd_config#module:expect_plugins)).
       - Each item is a plugin's full name (type and ID, C(io.containerd.grpc.v1.cri)) or a plugin type
-        (C(io.containerd.cri.v1) on containerd 2.x: every plugin of that type, and at least one).
+        (C(io.containerd.cri.v1) on containerd 2.x, meaning every plugin of that type, and at least one).
       - The plugin list is read with O(ready_command) less its last word plus C(plugins ls) when O(ready_command)
         ends in C(version), else with C(ctr plugins ls). Check mode and runs without a restart do not read it.
     type: list
