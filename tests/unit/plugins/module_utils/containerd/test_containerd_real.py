@@ -31,7 +31,7 @@ def run_main(module, args, capsys):
 
 
 def run(argv):
-    process = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, LC_ALL="C"))
+    process = subprocess.run(argv, capture_output=True, text=True, check=False, env=dict(os.environ, LC_ALL="C"))
     return process.returncode, process.stdout, process.stderr
 
 
