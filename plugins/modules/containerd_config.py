@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: containerd_config
 short_description: Register NVIDIA's runtime with containerd's CRI plugin, as a drop-in that config.toml imports
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Computes containerd's wanted configuration and writes it only where it differs. The C(nvidia) runtime (type
     C(io.containerd.runc.v2), O(runtime_binary) as C(BinaryName), the other options such as C(SystemdCgroup) copied

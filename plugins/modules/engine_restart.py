@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: engine_restart
 short_description: Restart a container engine when what it reads at start changed; roll back when it fails
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Decides from the host's state whether a container engine's daemon (Docker, containerd) runs with what it would
     read if it started now, and restarts its systemd unit when it does not. A restart is due when a path in O(watch)

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: k8s_scheduling_audit
 short_description: Check where each Kubernetes workload can land, by node architecture, against its images' platforms
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - For every workload in O(manifests) (Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob and the
     objects of a C(List); init containers too), works out the node architectures its pods can land on, and holds
