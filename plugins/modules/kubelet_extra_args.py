@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: kubelet_extra_args
 short_description: Merge registration taints and node labels into the kubelet's extra arguments
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Sets the taints (C(--register-with-taints)) and labels (C(--node-labels)) a kubelet registers its node with, in
     the file its systemd unit reads C(KUBELET_EXTRA_ARGS) from (C(/etc/default/kubelet) on Debian and Ubuntu, as
