@@ -89,7 +89,9 @@ class Host:
             self.images.add(engine)
             return 0, "", ""
         if rest[:1] == ["run"]:
-            return self.smi.get(engine, SMI)
+            answer = self.smi.get(engine, SMI)
+            # A list: one answer per run, in order.
+            return answer.pop(0) if isinstance(answer, list) else answer
         if rest[:2] in (["tasks", "delete"], ["containers", "delete"]):
             return 0, "", ""
         raise AssertionError("unexpected command %r" % command)
@@ -290,3 +292,26 @@ def test_a_timed_out_ctr_run_has_its_task_and_container_removed():
     assert host.calls.index(ctr + ["containers", "delete", "gpufleet-verify-abc123"]) > host.calls.index(
         ctr + ["tasks", "delete", "--force", "gpufleet-verify-abc123"]
     )
+
+
+def test_a_run_whose_output_was_cut_short_is_run_once_more_and_says_so():
+    cut = (0, SMI[1][: len(SMI[1]) // 2], "")
+    host = Host(smi={"containerd": [cut, SMI]})
+    outcome = verify(host, dict(OPTIONS, engines=["containerd"]), False, DEBIAN_12, "x86_64")
+    runs = [call for call in host.calls if "run" in call]
+    assert len(runs) == 2
+    line = outcome["verdict"]["engines"]["containerd"]
+    assert line["verdict"] == "pass" and line["gpu_count"] == 8
+    assert "cut short" in line["detail"]["retried"]
+
+
+def test_output_cut_short_twice_fails_the_engine_and_a_complete_answer_is_not_rerun():
+    cut = (0, SMI[1][: len(SMI[1]) // 2], "")
+    host = Host(smi={"podman": [cut, cut]})
+    outcome = verify(host, dict(OPTIONS, engines=["podman"]), False, DEBIAN_12, "x86_64")
+    line = outcome["verdict"]["engines"]["podman"]
+    assert line["verdict"] == "fail" and line["error_kind"] == "parse_error"
+    assert len([call for call in host.calls if "run" in call]) == 2
+    whole = Host()
+    verify(whole, dict(OPTIONS, engines=["podman"]), False, DEBIAN_12, "x86_64")
+    assert len([call for call in whole.calls if "run" in call]) == 1
