@@ -369,7 +369,7 @@ def image_env(release, arch, tag, default_release):
 
 def release_and_arch(text):
     """argparse type of `up --image`: RELEASE:ARCH, e.g. trixie:amd64."""
-    release, _, arch = text.partition(":")
+    release, _colon, arch = text.partition(":")
     if release not in RELEASES or arch not in ("amd64", "arm64"):
         raise argparse.ArgumentTypeError(
             "%r is not RELEASE:ARCH; RELEASE one of %s, ARCH amd64 or arm64 (e.g. trixie:amd64)"

@@ -125,7 +125,7 @@ def test_spec_has_the_cdi_schemas_shape(sim_env, tmp_path):
 
 
 def test_devices_are_named_by_index_uuid_and_all(sim_env, tmp_path):
-    _, spec = spec_of(sim_env, tmp_path)
+    spec = spec_of(sim_env, tmp_path)[1]
     names = [device["name"] for device in spec["devices"]]
     indexes = [str(index) for index in range(8)]
     uuids = ["GPU-5e7a0000-a180-4000-8000-00000000000%d" % index for index in range(8)]
@@ -143,7 +143,7 @@ def test_index_names_stay_strings_in_yaml(sim_env, tmp_path):
 
 
 def test_every_host_path_exists_and_device_nodes_are_nvidia_char_devices(sim_env, tmp_path):
-    _, spec = spec_of(sim_env, tmp_path)
+    spec = spec_of(sim_env, tmp_path)[1]
     paths = host_paths(spec)
     assert paths and [path for path in paths if not os.path.exists(path)] == []
     nodes = {os.path.basename(path): os.stat(path) for path in paths if os.path.dirname(path).endswith("/dev")}
@@ -155,7 +155,7 @@ def test_every_host_path_exists_and_device_nodes_are_nvidia_char_devices(sim_env
 
 
 def test_driver_files_are_mounted_read_only_at_the_drivers_paths(sim_env, tmp_path):
-    _, spec = spec_of(sim_env, tmp_path)
+    spec = spec_of(sim_env, tmp_path)[1]
     edits = spec["containerEdits"]
     assert edits["env"] == ["NVIDIA_VISIBLE_DEVICES=void"]
     targets = {mount["containerPath"]: mount for mount in edits["mounts"]}
@@ -177,8 +177,8 @@ def test_driver_files_are_mounted_read_only_at_the_drivers_paths(sim_env, tmp_pa
 
 
 def test_json_format_by_flag_or_extension_holds_the_same_spec(sim_env, tmp_path):
-    _, from_yaml = spec_of(sim_env, tmp_path)
-    _, by_extension = spec_of(sim_env, tmp_path, "nvidia.json")
+    from_yaml = spec_of(sim_env, tmp_path)[1]
+    by_extension = spec_of(sim_env, tmp_path, "nvidia.json")[1]
     text, by_flag = spec_of(sim_env, tmp_path, "spec.json", "--format=json")
     assert from_yaml == by_extension == by_flag
 
@@ -193,18 +193,18 @@ def test_stdout_without_output_and_unknown_format_refused(sim_env, tmp_path):
 
 def test_a_driver_change_makes_the_old_spec_name_missing_files(driver_root, tmp_path):
     root, env = driver_root
-    _, old = spec_of(env, tmp_path, "old.yaml")
+    old = spec_of(env, tmp_path, "old.yaml")[1]
     install_sim("h100", root)  # another driver (560.35.05) and one GPU, as after a driver upgrade
     missing = [path for path in host_paths(old) if not os.path.exists(path)]
     assert any(re.search(r"libnvidia-ml\.so\.535\.54\.03$", path) for path in missing)
-    _, new = spec_of(env, tmp_path, "new.yaml")
+    new = spec_of(env, tmp_path, "new.yaml")[1]
     assert [path for path in host_paths(new) if not os.path.exists(path)] == []
     assert [device["name"] for device in new["devices"]] == ["0", "GPU-5e7a0000-4100-4000-8000-000000000000", "all"]
     assert any(path.endswith("libnvidia-ml.so.560.35.05") for path in host_paths(new))
 
 
 def test_a_profile_switch_without_its_driver_files_fails_naming_the_fix(driver_root, tmp_path):
-    _, env = driver_root
+    env = driver_root[1]
     select_profile(env, "h100")  # profile file rewritten only: the installed driver files are a100's
     result = generate(env, "--output=%s" % (tmp_path / "x.yaml"))
     assert result.returncode == 1
@@ -221,7 +221,7 @@ def test_error_profiles_get_no_driver_files_and_no_spec(driver_root, tmp_path):
 
 
 def test_remove_takes_the_driver_files_away(driver_root):
-    root, _ = driver_root
+    root = driver_root[0]
     subprocess.run(
         ["sh", os.path.join(TESTBED, "gpu_sim", "install.sh"), "--remove", root], check=True, stdout=subprocess.PIPE
     )

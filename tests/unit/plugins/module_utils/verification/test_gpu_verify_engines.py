@@ -76,7 +76,8 @@ class Host:
             rest = rest[2:]
         if rest[:1] == ["version"]:
             if engine == "containerd":
-                return (1, CTR_VERSION.split("\n\n")[0], CTR_DOWN) if self.ctr_down else (0, CTR_VERSION, "")
+                client_only = CTR_VERSION.split("\n\n", maxsplit=1)[0]
+                return (1, client_only, CTR_DOWN) if self.ctr_down else (0, CTR_VERSION, "")
             return 0, {"docker": "26.1.5+dfsg1\n", "podman": "4.3.1\n"}[engine], ""
         if rest[:2] == ["plugins", "ls"]:
             return 0, self.plugins, ""
