@@ -208,11 +208,11 @@ import grp
 import os
 import pwd
 import stat
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gpufleet.containers.plugins.module_utils.containerd.config import ConfigError, TomlError, plan
+from ansible_collections.gpufleet.containers.plugins.module_utils.files import replace_file
 
 
 def file_state(path):
@@ -231,26 +231,6 @@ def file_state(path):
         "owner": pwd.getpwuid(info.st_uid).pw_name,
         "group": grp.getgrgid(info.st_gid).gr_name,
     }
-
-
-def write_atomically(module, path, text):
-    folder = os.path.dirname(path)
-    if not os.path.isdir(folder):
-        os.makedirs(folder, 0o755)
-    existed = os.path.exists(path)
-    handle, staged = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=folder)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if not existed:
-            os.chmod(staged, 0o644)
-        # atomic_move carries the old file's owner, mode and SELinux context over to the new one.
-        module.atomic_move(staged, path)
-    finally:
-        if os.path.exists(staged):
-            os.unlink(staged)
 
 
 def build_module():
@@ -330,7 +310,7 @@ def main():
                 if item["after"] is None:
                     os.unlink(item["path"])
                 else:
-                    write_atomically(module, item["path"], item["after"])
+                    replace_file(item["path"], item["after"].encode("utf-8"), module.atomic_move)
             except OSError as exc:
                 module.fail_json(
                     msg="cannot write %s: %s" % (item["path"], exc.strerror or exc),

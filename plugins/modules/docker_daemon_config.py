@@ -204,9 +204,9 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.docker.daemon_
     DaemonJsonInputError,
     plan_update,
 )
+from ansible_collections.gpufleet.containers.plugins.module_utils.files import replace_file
 
 C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
-NEW_FILE_MODE = 0o644
 
 
 BECOME_HINT = "run the task as root (become: true)"
@@ -340,53 +340,13 @@ def validate_with_dockerd(module, new_text):
     return "passed: dockerd %s --validate (%s)" % (version[2], (out or err).strip())
 
 
-def sync_folder(folder):
-    # The rename lives in the folder's entry; without this a crash can bring back the old file after a restart.
+def write_atomically(module, path, new_text):
     try:
-        handle = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass  # some file systems cannot sync a folder; the file's own data is already on disk
-    finally:
-        os.close(handle)
-
-
-def create_staging_file(module, path, directory):
-    try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        return tempfile.mkstemp(prefix=".daemon.json.", dir=directory)
+        existed = replace_file(path, new_text.encode("utf-8"), module.atomic_move)
     except OSError as exc:
         module.fail_json(msg="cannot write %s: %s" % (path, os_error_text(exc)), hint="The file was left untouched.")
-
-
-def write_atomically(module, path, new_text, existed):
-    data = new_text.encode("utf-8")
-    directory = os.path.dirname(path) or "."
-    handle, staged = create_staging_file(module, path, directory)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            # On disk before it takes daemon.json's name, so a crash leaves the old file or the new one, never an
-            # empty one.
-            os.fsync(stream.fileno())
-        # atomic_move carries the old file's owner, mode and SELinux context over to the new one.
-        module.atomic_move(staged, path)
-    except OSError as exc:
-        module.fail_json(msg="cannot write %s: %s" % (path, exc), hint="The file was left untouched.")
-    finally:
-        # Whatever stopped the write (fail_json exits through here too), no temporary file stays beside daemon.json.
-        if os.path.exists(staged):
-            os.unlink(staged)
-    sync_folder(directory)
-    if not existed:
-        os.chmod(path, NEW_FILE_MODE)
-        if os.geteuid() == 0:
-            os.chown(path, 0, 0)
+    if not existed and os.geteuid() == 0:
+        os.chown(path, 0, 0)
 
 
 def run_module(module):
@@ -448,7 +408,7 @@ def run_module(module):
         if not module.check_mode:
             if module.params["backup"] and existed:
                 result["backup_file"] = module.backup_local(path)
-            write_atomically(module, path, plan["new_text"], existed)
+            write_atomically(module, path, plan["new_text"])
     module.exit_json(**result)
 
 

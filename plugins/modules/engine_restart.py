@@ -219,13 +219,13 @@ commands:
 
 import base64
 import os
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.gpufleet.containers.plugins.module_utils.containerd.restart import CONTAINERD
 from ansible_collections.gpufleet.containers.plugins.module_utils.docker.restart import DOCKER
+from ansible_collections.gpufleet.containers.plugins.module_utils.files import replace_file
 from ansible_collections.gpufleet.containers.plugins.module_utils.service.restart import (
     Host,
     decide_restart,
@@ -262,19 +262,8 @@ class ModuleHost(Host):
                 os.unlink(path)
             return
         content = base64.b64decode(previous.get("content") or "")
-        directory = os.path.dirname(path) or "."
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(content)
-                stream.flush()
-                os.fsync(stream.fileno())
-            self.module.atomic_move(temporary, path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        # The mode, owner and group come back below, from the file as it was read.
+        replace_file(path, content, self.module.atomic_move, new_file_mode=None)
         file_args = {"path": path}
         for key in ("mode", "owner", "group"):
             if previous.get(key):

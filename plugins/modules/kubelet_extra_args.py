@@ -152,16 +152,15 @@ backup_file:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.gpufleet.containers.plugins.module_utils.files import replace_file
 from ansible_collections.gpufleet.containers.plugins.module_utils.kubernetes.kubelet_args import (
     KubeletArgsError,
     plan_update,
 )
 
-NEW_FILE_MODE = 0o644
 UNTOUCHED = "The file was left untouched."
 
 
@@ -185,28 +184,12 @@ def read_text(module, path):
         )
 
 
-def write_atomically(module, path, text, existed):
-    directory = os.path.dirname(path) or "."
+def write_atomically(module, path, text):
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        handle, staged = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    except OSError as exc:
-        module.fail_json(msg="cannot write %s: %s" % (path, exc), hint=UNTOUCHED)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
         # atomic_move keeps the old file's owner, mode and SELinux context.
-        module.atomic_move(staged, path)
+        replace_file(path, text.encode("utf-8"), module.atomic_move)
     except OSError as exc:
         module.fail_json(msg="cannot write %s: %s" % (path, exc), hint=UNTOUCHED)
-    finally:
-        if os.path.exists(staged):
-            os.unlink(staged)
-    if not existed:
-        os.chmod(path, NEW_FILE_MODE)
 
 
 def run_module(module):
@@ -242,7 +225,7 @@ def run_module(module):
         if not module.check_mode:
             if module.params["backup"] and existed:
                 result["backup_file"] = module.backup_local(path)
-            write_atomically(module, path, plan["new_text"], existed)
+            write_atomically(module, path, plan["new_text"])
     module.exit_json(**result)
 
 

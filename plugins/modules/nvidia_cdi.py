@@ -216,9 +216,9 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.cdi.plan impor
     use_refresh_units,
 )
 from ansible_collections.gpufleet.containers.plugins.module_utils.cdi.spec import CdiSpecError, load_spec
+from ansible_collections.gpufleet.containers.plugins.module_utils.files import replace_file
 
 C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
-NEW_FILE_MODE = 0o644
 NVIDIA_GPU_KIND = "nvidia.com/gpu"
 # Words of nvidia-ctk's errors when NVML or the kernel module is missing.
 NO_DRIVER_WORDS = ("NVML", "libnvidia-ml", "driver", "ERROR_LIBRARY_NOT_FOUND")
@@ -302,26 +302,12 @@ def generate(module, nvidia_ctk, folder):
         return handle.read().decode("utf-8")
 
 
-def write_spec(module, path, text, existed):
-    directory = os.path.dirname(path)
+def write_spec(module, path, text):
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        # A name without .yaml/.json: CDI loaders watching the folder skip it until it takes the spec's name.
-        handle, staged = tempfile.mkstemp(prefix=".nvidia-cdi.", dir=directory)
+        # A staged name without .yaml/.json: CDI loaders watching the folder skip it until it takes the spec's name.
+        replace_file(path, text.encode("utf-8"), module.atomic_move, staging_prefix=".nvidia-cdi.")
     except OSError as error:
         module.fail_json(msg="cannot write %s: %s; run the task as root (become: true)" % (path, error.strerror))
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
-        module.atomic_move(staged, path)
-    finally:
-        if os.path.exists(staged):
-            os.unlink(staged)
-    if not existed:
-        os.chmod(path, NEW_FILE_MODE)
 
 
 def remove_files(module, paths):
@@ -394,7 +380,7 @@ def keep_written_spec(module, nvidia_ctk, driver, gpus, result):
         if module._diff:
             result["diff"] = dict(before=existing or "", after=fresh, before_header=path, after_header=path)
         if not module.check_mode:
-            write_spec(module, path, fresh, existing is not None)
+            write_spec(module, path, fresh)
     dynamic = read_text(module, DYNAMIC_SPEC)
     if dynamic is not None and spec_kind(dynamic) == spec_kind(fresh):
         result["spec_path"] = DYNAMIC_SPEC
