@@ -19,6 +19,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.docker.nvidia_
     ContributionConflict,
     with_nvidia_runtime,
 )
+from ansible_collections.gpufleet.containers.plugins.module_utils.report.json_types import json_type_name
 
 DEFAULT_INDENT = 2
 _UTF8_BOM = "\ufeff"
@@ -167,7 +168,7 @@ def parse_daemon_json(text):
     _check_nesting_depth(text)
     if not isinstance(parsed, dict):
         raise DaemonJsonError(
-            "daemon.json must hold one JSON object, found %s" % _json_type_name(parsed),
+            "daemon.json must hold one JSON object, found %s" % json_type_name(parsed),
             1,
             _first_content_column(text),
         )
@@ -179,20 +180,6 @@ def parse_daemon_json(text):
 def _first_content_column(text):
     first_line = text.lstrip("\r\n").splitlines()[0]
     return len(first_line) - len(first_line.lstrip()) + 1
-
-
-def _json_type_name(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return "a string"
 
 
 def normalize_key_paths(remove):
@@ -265,7 +252,7 @@ def merge_settings(current, settings):
     one. Keys not named in settings stay as they are, in their order; new keys go at the end.
     """
     if not isinstance(settings, dict):
-        raise DaemonJsonInputError("settings must be a mapping, got %s" % _json_type_name(settings))
+        raise DaemonJsonInputError("settings must be a mapping, got %s" % json_type_name(settings))
     merged = copy.deepcopy(current)
     for key, value in settings.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -311,7 +298,7 @@ def contradictions(settings, key_paths):
 def desired_config(current, settings, key_paths):
     """The content the file should have: removals first, then the merge."""
     if not isinstance(settings, dict):
-        raise DaemonJsonInputError("settings must be a mapping, got %s" % _json_type_name(settings))
+        raise DaemonJsonInputError("settings must be a mapping, got %s" % json_type_name(settings))
     problems = settings_problems(settings)
     if problems:
         raise DaemonJsonInputError("settings cannot be written to daemon.json: %s" % "; ".join(problems))
@@ -363,7 +350,7 @@ def plan_update(text, settings, remove, exists=True, nvidia_runtime=None):
     """
     before, warnings = parse_daemon_json(text)
     if not isinstance(settings or {}, dict):
-        raise DaemonJsonInputError("settings must be a mapping, got %s" % _json_type_name(settings))
+        raise DaemonJsonInputError("settings must be a mapping, got %s" % json_type_name(settings))
     try:
         settings, key_paths = with_nvidia_runtime(settings, normalize_key_paths(remove), nvidia_runtime, before)
     except ContributionConflict as exc:

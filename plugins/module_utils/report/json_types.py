@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Names of JSON types for messages about input of the wrong shape ("engines is an array, not an object").
 
-The report reads files other tools wrote (verdicts, the scheduling audit's result) and names what it found in JSON's
-words, not Python's. docker/daemon_json.py has the same helper as a private function; both belong in one shared
-module_utils file, which this one is meant to become.
+The report reads files other tools wrote (verdicts, the scheduling audit's result), and docker/daemon_json.py reads
+daemon.json and the settings given to it; both name what they found in JSON's words, not Python's, through this one
+helper.
 """
 
 from __future__ import absolute_import, division, print_function
