@@ -17,7 +17,8 @@ __metaclass__ = type
 import re
 
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$\$")
-_POD_SPEC_PATHS = {
+# Where each kind that runs pods keeps its pod spec.
+POD_SPEC_PATHS = {
     "Pod": ("spec",),
     "Deployment": ("spec", "template", "spec"),
     "ReplicaSet": ("spec", "template", "spec"),
@@ -140,8 +141,12 @@ def _list_field(value, label, where):
     return value
 
 
-def k8s_images(documents, label):
-    """[(image, where, None)] from the documents of one manifest file; kinds without pods are skipped."""
+def pod_specs(documents, label):
+    """[(document, kind, pod spec path, pod spec)] of the objects that run pods in the documents of one manifest file:
+    the documents in file order, then the items of its `kind: *List` documents; kinds without pods are skipped.
+
+    The image audit and the scheduling audit (kubernetes/workloads.py) walk manifests through this one function, so
+    they see the same pods."""
     found = []
     queue = list(documents)
     while queue:
@@ -152,10 +157,18 @@ def k8s_images(documents, label):
         if kind.endswith("List"):
             queue.extend(_list_field(document.get("items"), label, "%s items" % kind))
             continue
-        pod_spec_path = _POD_SPEC_PATHS.get(kind)
+        pod_spec_path = POD_SPEC_PATHS.get(kind)
         pod_spec = _dig(document, pod_spec_path or ())
         if pod_spec_path is None or not isinstance(pod_spec, dict):
             continue
+        found.append((document, kind, pod_spec_path, pod_spec))
+    return found
+
+
+def k8s_images(documents, label):
+    """[(image, where, None)] from the documents of one manifest file; kinds without pods are skipped."""
+    found = []
+    for document, kind, pod_spec_path, pod_spec in pod_specs(documents, label):
         object_name = _dig(document, ("metadata", "name")) or "?"
         for list_name in _CONTAINER_LISTS:
             field = "%s/%s %s" % (kind, object_name, ".".join(pod_spec_path + (list_name,)))

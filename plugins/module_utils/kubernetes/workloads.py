@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The workloads of Kubernetes manifests, each with its pod spec: what the scheduler places.
 
-Reads the same files the image audit reads (images/sources.py: UTF-8, multi-document YAML, `kind: List`), and the
-same kinds, with the pod template where each kind keeps it (a CronJob's under `jobTemplate`).
+Reads the same files the image audit reads, through the same walk (images/sources.py: UTF-8, multi-document YAML,
+`kind: List`, the pod spec where each kind keeps it, a CronJob's under `jobTemplate`).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,12 +14,10 @@ __metaclass__ = type
 import os
 
 from ansible_collections.gpufleet.containers.plugins.module_utils.images.sources import (
-    _POD_SPEC_PATHS as POD_SPEC_PATHS,
-)
-from ansible_collections.gpufleet.containers.plugins.module_utils.images.sources import (
     SourceError,
     decode_source,
     load_yaml_documents,
+    pod_specs,
 )
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -46,33 +44,10 @@ def manifest_files(paths):
     return files
 
 
-def _dig(document, path):
-    for key in path:
-        if not isinstance(document, dict):
-            return None
-        document = document.get(key)
-    return document
-
-
 def workloads_from_documents(documents, label):
     """[{kind, namespace, name, pod_spec, source}] from the documents of one file; kinds without pods are skipped."""
     found = []
-    queue = list(documents)
-    while queue:
-        document = queue.pop(0)
-        if not isinstance(document, dict) or not isinstance(document.get("kind"), str):
-            continue
-        kind = document["kind"]
-        if kind.endswith("List"):
-            items = document.get("items") or []
-            if not isinstance(items, list):
-                raise SourceError("%s: %s items is not a list" % (label, kind), "Write `items` as a YAML list.")
-            queue.extend(items)
-            continue
-        path = POD_SPEC_PATHS.get(kind)
-        pod_spec = _dig(document, path) if path else None
-        if not isinstance(pod_spec, dict):
-            continue
+    for document, kind, _pod_spec_path, pod_spec in pod_specs(documents, label):
         metadata = document.get("metadata") or {}
         found.append(
             {
