@@ -40,6 +40,7 @@ import shutil
 import tempfile
 
 from ansible_collections.gpufleet.containers.plugins.module_utils.containerd.toml import TomlError, dumps, loads
+from ansible_collections.gpufleet.containers.plugins.module_utils.merge import deep_merge
 
 DEFAULT_CONFIG = "/etc/containerd/config.toml"
 DEFAULT_DROPIN = "/etc/containerd/conf.d/99-nvidia.toml"
@@ -414,17 +415,6 @@ def check_candidate(dump, schema, options, version):
 
 
 # --- users' own settings ---------------------------------------------------------------------------------------------
-
-
-def deep_merge(base, overrides):
-    """base with overrides merged in: tables key by key, every other value (arrays too) replaced."""
-    merged = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def leaves(document, path=()):

@@ -19,6 +19,7 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.docker.nvidia_
     ContributionConflict,
     with_nvidia_runtime,
 )
+from ansible_collections.gpufleet.containers.plugins.module_utils.merge import deep_merge
 from ansible_collections.gpufleet.containers.plugins.module_utils.report.json_types import json_type_name
 
 DEFAULT_INDENT = 2
@@ -249,17 +250,12 @@ def merge_settings(current, settings):
     """Return a new dict: settings merged into current.
 
     Objects merge key by key at every depth; every other value (lists included) replaces the old
-    one. Keys not named in settings stay as they are, in their order; new keys go at the end.
+    one. Keys not named in settings stay as they are, in their order; new keys go at the end: merge.deep_merge, the
+    rule containerd's settings follow too.
     """
     if not isinstance(settings, dict):
         raise DaemonJsonInputError("settings must be a mapping, got %s" % json_type_name(settings))
-    merged = copy.deepcopy(current)
-    for key, value in settings.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_settings(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
+    return deep_merge(current, settings)
 
 
 def remove_key_paths(config, key_paths):
