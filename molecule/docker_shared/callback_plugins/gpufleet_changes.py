@@ -70,6 +70,11 @@ FILE_MODULES = ("copy", "template", "lineinfile", "file", "docker_daemon_config"
 # user with a group that the package creates.
 PREDICTED_INSTALL = re.compile(r"^Would install (.+?)(?: and hold them)?$")
 PREDICTED_MEMBER = re.compile(r"^Would add \S+ to the (\S+) group")
+# Where the specification goes depends on the toolkit version still to be installed (its refresh units write
+# /var/run/cdi, else the role writes /etc/cdi): the effect is the specification of NVIDIA's GPUs, wherever it lands.
+PREDICTED_CDI = re.compile(r"^Would generate the CDI specification ")
+CDI_EFFECT = "cdi:nvidia.com/gpu"
+PREDICTED_FILES = re.compile(r"^Would write (.+?) once ")
 
 
 def _names(value):
@@ -89,7 +94,8 @@ def effects(action, args, result):
     if short in ("apt", "dpkg_selections"):
         return ["package:" + name for name in _names(args.get("name"))]
     if short in FILE_MODULES:
-        return ["file:" + str(args.get("dest") or args.get("path"))]
+        # A loop's items carry their own path; the task's arguments would still read "{{ item }}".
+        return ["file:" + str(result.get("dest") or result.get("path") or args.get("dest") or args.get("path"))]
     if short == "nvidia_repo":
         return ["file:" + result[key]["path"] for key in ("keyring", "source") if result.get(key, {}).get("changed")]
     if short in ("docker_restart", "engine_restart", "systemd_service", "systemd", "service"):
@@ -97,6 +103,8 @@ def effects(action, args, result):
         return ["service:" + str(args.get("name") or args.get("service") or engine_unit)]
     if short == "containerd_config":
         return ["file:" + path for path in result.get("changed_files") or []]
+    if short == "nvidia_cdi":
+        return [CDI_EFFECT]
     if short == "gpu_verify":
         return ["image:" + str(args.get("image"))]
     if short == "user":
@@ -109,4 +117,9 @@ def effects(action, args, result):
         match = PREDICTED_MEMBER.match(message)
         if match:
             return ["group:" + match.group(1)]
+        match = PREDICTED_FILES.match(message)
+        if match:
+            return ["file:" + path for path in match.group(1).split(" and ")]
+        if PREDICTED_CDI.match(message):
+            return [CDI_EFFECT]
     return ["task:" + action]
