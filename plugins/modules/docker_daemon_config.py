@@ -41,7 +41,7 @@ description:
     C(\ud800), and values nested more than 100 levels deep. A file nested that deep, or holding a number out of
     the range of a 64-bit float (C(1e999)), is refused too and left untouched. A lone surrogate escape already in
     the file is written back as the same escape.
-  - The module never restarts Docker. M(gpufleet.containers.docker_restart) does, when the file changed after dockerd
+  - The module never restarts Docker. M(gpufleet.containers.engine_restart) does, when the file changed after dockerd
     started; dockerd reads C(runtimes) and C(default-runtime) on a reload, most other settings only on a restart.
 author:
   - gpufleet maintainers (@gpufleet)
