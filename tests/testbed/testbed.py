@@ -55,11 +55,28 @@ IMAGE_REPO = "gpufleet-testbed/debian"
 # Bump when the way images are built changes, so caches built the old way are not reused.
 IMAGE_RECIPE_VERSION = "4"
 # Bump when only the way a cached rootfs becomes an image changes (no new debootstrap needed).
-IMAGE_LOADER_VERSION = "4"
+IMAGE_LOADER_VERSION = "5"
 # qemu-user cannot emulate what runc and nsenter do with namespaces (setns from a multi-threaded process, runc's
 # clone dance), so emulated test hosts get the machine's own runc and nsenter, run natively, ahead on PATH. Everything
 # else in the host, dockerd and containerd included, stays the foreign architecture's own.
 NATIVE_EMULATION_AIDS = {"/usr/sbin/runc": "usr/local/sbin/runc", "/usr/bin/nsenter": "usr/local/bin/nsenter"}
+# Podman there too: its arm64 crun cannot run under qemu-user ("Failed to re-execute libcrun via memory file
+# descriptor", then "clone: Invalid argument"), so it is pointed at the native runc above; and the arm64 build of its
+# seccomp profile allows arch_prctl only for amd64, which the x86_64 qemu running each arm64 program in the container
+# needs at start ("cannot set %fs base address for thread-local storage"). A drop-in Podman reads when it is
+# installed; nothing on a native arm64 runner has it.
+PODMAN_EMULATION_DROPIN = (
+    "etc/containers/containers.conf.d/50-gpufleet-emulation.conf",
+    "# gpufleet testbed: Podman in an arm64 test host emulated by qemu-user (tests/testbed/testbed.py)\n"
+    "[containers]\n"
+    'seccomp_profile = "unconfined"\n'
+    "\n"
+    "[engine]\n"
+    'runtime = "runc"\n'
+    "\n"
+    "[engine.runtimes]\n"
+    'runc = ["/usr/local/sbin/runc"]\n',
+)
 
 
 def log(message):
@@ -238,7 +255,7 @@ def ensure_image(release, arch):
 
 
 def emulation_aids_layer(directory):
-    """A tar layer with native runc and nsenter and the shared libraries they load; returns its path."""
+    """A tar layer with native runc and nsenter, the shared libraries they load, and Podman's drop-in; its path."""
     layer = os.path.join(directory, "emulation-aids.tar")
     libraries = set()
     for program in NATIVE_EMULATION_AIDS:
@@ -256,6 +273,11 @@ def emulation_aids_layer(directory):
             if target.startswith("lib/"):
                 target = "usr/" + target
             archive.add(os.path.realpath(library), arcname=target)
+        dropin_path, dropin_text = PODMAN_EMULATION_DROPIN
+        dropin = dropin_text.encode()
+        entry = tarfile.TarInfo(dropin_path)
+        entry.size, entry.mode, entry.mtime = len(dropin), 0o644, 0
+        archive.addfile(entry, io.BytesIO(dropin))
     return layer
 
 
