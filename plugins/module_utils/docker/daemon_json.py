@@ -19,8 +19,8 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.docker.nvidia_
     ContributionConflict,
     with_nvidia_runtime,
 )
+from ansible_collections.gpufleet.containers.plugins.module_utils.json_types import json_type_name
 from ansible_collections.gpufleet.containers.plugins.module_utils.merge import deep_merge
-from ansible_collections.gpufleet.containers.plugins.module_utils.report.json_types import json_type_name
 
 DEFAULT_INDENT = 2
 _UTF8_BOM = "\ufeff"

@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gpufleet.containers.plugins.module_utils.report.json_types import json_type_name
+from ansible_collections.gpufleet.containers.plugins.module_utils.json_types import json_type_name
 
 # How the engines are listed in totals, whatever order hosts verified them in: the names users set in
 # gpufleet_container_engines, in the order the README lists them; any other name after them, sorted.

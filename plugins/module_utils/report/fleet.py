@@ -14,6 +14,7 @@ __metaclass__ = type
 import json
 import os
 
+from ansible_collections.gpufleet.containers.plugins.module_utils.json_types import is_number, json_type_name
 from ansible_collections.gpufleet.containers.plugins.module_utils.report import scheduling as scheduling_report
 from ansible_collections.gpufleet.containers.plugins.module_utils.report.engines import (
     count_by_engine,
@@ -22,7 +23,6 @@ from ansible_collections.gpufleet.containers.plugins.module_utils.report.engines
     engines_shape_problem,
     engines_totals_text,
 )
-from ansible_collections.gpufleet.containers.plugins.module_utils.report.json_types import is_number, json_type_name
 from ansible_collections.gpufleet.containers.plugins.module_utils.report.markdown import table_cell
 
 NO_VERDICT = "no verdict"

@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.gpufleet.containers.plugins.module_utils.report.json_types import is_number, json_type_name
+from ansible_collections.gpufleet.containers.plugins.module_utils.json_types import is_number, json_type_name
 from ansible_collections.gpufleet.containers.plugins.module_utils.report.markdown import table_row
 
 CELL_VERDICTS = ("ok", "fail", "blocked")
